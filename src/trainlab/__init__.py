@@ -1,0 +1,14 @@
+"""trainlab: train, evaluate, diagnose and compare deep-learning experiments."""
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):  # noqa: ANN202  (lazy: `import trainlab` stays light, torch-free)
+    if name in ("run", "resume", "evaluate", "RunResult"):
+        from trainlab import api
+
+        return getattr(api, name)
+    raise AttributeError(name)
+
+
+__all__ = ["RunResult", "evaluate", "resume", "run"]

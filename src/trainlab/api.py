@@ -1,0 +1,138 @@
+"""The Python API the CLI mirrors: run, resume, evaluate — the whole pipeline in one place.
+
+    config → data → model → engine → run directory → reports
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.logging import RichHandler
+
+from trainlab.config import Config, config_to_dict, validate
+from trainlab.engine import TASKS, Trainer, load_checkpoint, load_model_state
+from trainlab.engine.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
+from trainlab.engine.device import describe_device, resolve_device, seed_everything, versions
+from trainlab.evaluate import EvalResult, evaluate
+from trainlab.models import count_params
+from trainlab.report import plot_confusion, plot_curves
+from trainlab.runs import MetricsCSV, RunDir, RunLock, read_yaml, write_json, write_yaml
+from trainlab.runs.summary import best_row
+
+log = logging.getLogger("trainlab")
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    status: str
+    summary: dict[str, Any]
+
+    @property
+    def test_acc(self) -> float | None:
+        return self.summary.get("test_acc")
+
+
+def default_name(cfg: Config) -> str:
+    return f"{cfg.data.name}-{cfg.model.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def run(cfg: Config, name: str | None = None, out: Path | str = "runs", overwrite: bool = False,
+        console: Console | None = None, callbacks: tuple[Callback, ...] = ()) -> RunResult:
+    """Train `cfg` into a fresh run directory `out/name`."""
+    run_dir = RunDir.create(Path(out) / (name or default_name(cfg)), overwrite=overwrite)
+    write_yaml(run_dir.config, config_to_dict(cfg))
+    return _train(cfg, run_dir, resume_from=None, console=console, extra_callbacks=callbacks)
+
+
+def resume(path: Path | str, console: Console | None = None) -> RunResult:
+    """Continue a run from its last checkpoint, exactly where it stopped."""
+    run_dir = RunDir.open(Path(path))
+    cfg = validate(read_yaml(run_dir.config))
+    last = run_dir.checkpoint("last")
+    state = load_checkpoint(last) if last.is_file() else None
+    return _train(cfg, run_dir, resume_from=state, console=console, extra_callbacks=())
+
+
+def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, console: Console | None,
+           extra_callbacks: tuple[Callback, ...]) -> RunResult:
+    console = console or Console()
+    with RunLock(run_dir.path), _logging(run_dir, console, cfg.train.quiet):
+        if cfg.train.threads:
+            torch.set_num_threads(cfg.train.threads)
+        seed_everything(cfg.train.seed, cfg.train.deterministic)
+        device = resolve_device(cfg.train.device)
+        task = TASKS.get(cfg.task)(cfg, device)
+        model = task.build_model()
+        callbacks: list[Callback] = [MetricsFile(run_dir.metrics), TensorBoard(run_dir.tb), *extra_callbacks]
+        if not cfg.train.quiet and console.is_terminal:
+            callbacks.append(ProgressBar(console))
+        trainer = Trainer(cfg, task, model, run_dir, device, callbacks)
+        if resume_from is not None:
+            trainer.restore(resume_from)
+            log.info("resuming %s from epoch %d", run_dir.path, trainer.state.epoch)
+        else:
+            log.info("run %s: %s on %s, %d parameters, %s", run_dir.path.name, cfg.model.name, cfg.data.name,
+                     count_params(model), describe_device(device))
+        summary = {
+            "name": run_dir.path.name, "status": "running", "task": cfg.task, "dataset": cfg.data.name,
+            "model": cfg.model.name, "num_params": count_params(model), "seed": cfg.train.seed,
+            "device": describe_device(device), "versions": versions(),
+        }
+        write_json(run_dir.summary, summary)
+        status = trainer.fit()
+        summary |= _finish(trainer, run_dir, status)
+        write_json(run_dir.summary, summary)
+    return RunResult(run_dir.path, status, summary)
+
+
+def _finish(trainer: Trainer, run_dir: RunDir, status: str) -> dict[str, Any]:
+    """Summary fields after training: best epoch, test metrics of the best weights, plots."""
+    rows = MetricsCSV(run_dir.metrics).read()
+    out: dict[str, Any] = {
+        "status": status, "epochs_completed": trainer.state.epoch, "wall_time_s": round(trainer.state.wall_time_s, 3),
+        "monitor": trainer.monitor, "best_epoch": trainer.state.best_epoch,
+    }
+    out |= {k: v for k, v in best_row(rows, trainer.state.best_epoch).items() if k.startswith("val_")}
+    out = {("best_" + k if k.startswith("val_") else k): v for k, v in out.items()}
+    if trainer.failure:
+        out["failure"] = trainer.failure
+    if rows:
+        plot_curves(rows, run_dir.plots / "curves.png", title=run_dir.path.name)
+    best = run_dir.checkpoint("best")
+    if status in ("completed", "early_stopped") and best.is_file() and trainer.task.has_split("test"):
+        load_model_state(trainer.module, load_checkpoint(best, trainer.device), best)
+        out |= {f"test_{k}": v for k, v in trainer.evaluate("test").items()}
+        out |= trainer.task.final_report(trainer.module, run_dir)
+        log.info("test: %s", "  ".join(f"{k} {v:.4f}" for k, v in out.items() if k.startswith("test_")))
+    return out
+
+
+@contextmanager
+def _logging(run_dir: RunDir, console: Console, quiet: bool) -> Iterator[None]:
+    """Log to train.log (always) and to the console (rich), for the duration of a run."""
+    file_handler = logging.FileHandler(run_dir.log, mode="a")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    console_handler = RichHandler(console=console, show_path=False, show_level=False, markup=False,
+                                  log_time_format="[%X]")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    log.addHandler(file_handler)
+    log.addHandler(console_handler)
+    try:
+        yield
+    finally:
+        log.removeHandler(file_handler)
+        log.removeHandler(console_handler)
+        file_handler.close()
+
+
+__all__ = ["EvalResult", "RunResult", "evaluate", "resume", "run"]

@@ -1,0 +1,165 @@
+"""The `trainlab` command: parse, call the API, print. UserError → one line, exit 2."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from trainlab.errors import UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Train, evaluate, diagnose and compare deep-learning experiments.")
+console = Console()
+
+Args = Annotated[list[str] | None, typer.Argument(help="[CONFIG.yaml] then key=value overrides")]
+
+
+def _split_args(args: list[str] | None) -> tuple[Path | None, list[str]]:
+    """A leading argument without '=' is the config file; the rest are overrides."""
+    args = list(args or [])
+    if args and "=" not in args[0]:
+        return Path(args[0]), args[1:]
+    return None, args
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}" if abs(v) < 1000 else f"{v:,.0f}"
+    return "" if v is None else str(v)
+
+
+@app.command()
+def run(
+    args: Args = None,
+    name: Annotated[str | None, typer.Option(help="run directory name (default: data-model-time)")] = None,
+    out: Annotated[Path, typer.Option(help="parent directory of run directories")] = Path("runs"),
+    overwrite: Annotated[bool, typer.Option(help="replace an existing run directory")] = False,
+) -> None:
+    """Train a model: `trainlab run [CONFIG.yaml] [key=value ...]`."""
+    from trainlab import api
+    from trainlab.config import load_config
+
+    path, overrides = _split_args(args)
+    cfg = load_config(path, overrides)
+    result = api.run(cfg, name=name, out=out, overwrite=overwrite, console=console)
+    _report(result)
+
+
+@app.command()
+def resume(run_dir: Annotated[Path, typer.Argument(help="run directory to continue")]) -> None:
+    """Continue an interrupted or unfinished run from its last checkpoint."""
+    from trainlab import api
+
+    _report(api.resume(run_dir, console=console))
+
+
+def _report(result: object) -> None:
+    s = result.summary  # type: ignore[attr-defined]
+    console.print(f"run directory: {result.run_dir}")  # type: ignore[attr-defined]
+    acc = s.get("test_acc")
+    console.print(f"status: {s['status']}" + (f"  test_acc: {acc:.4f}" if acc is not None else ""))
+    if s["status"] == "failed":
+        raise typer.Exit(1)
+    if s["status"] == "interrupted":
+        raise typer.Exit(130)
+
+
+@app.command("eval")
+def eval_(
+    run_dirs: Annotated[list[Path], typer.Argument(help="one run directory, or several for an ensemble")],
+    split: Annotated[str, typer.Option(help="test or val")] = "test",
+    checkpoint: Annotated[str, typer.Option(help="best or last")] = "best",
+    predictions: Annotated[Path | None, typer.Option(help="write an id,label CSV here")] = None,
+) -> None:
+    """Loss, accuracy, per-class precision/recall/F1 and confusion matrix; several runs = ensemble."""
+    from trainlab.evaluate import evaluate
+
+    r = evaluate(run_dirs, split=split, checkpoint=checkpoint, predictions=predictions)
+    for member, acc in r.members:
+        console.print(f"member {member}: acc {acc:.4f}")
+    head = "ensemble" if r.members else Path(run_dirs[0]).name
+    console.print(f"{head} [{r.split}, {checkpoint}]: loss {r.loss:.4f}  acc {r.acc:.4f}")
+    if r.ensemble_gain is not None:
+        console.print(f"ensemble gain over the best member: {r.ensemble_gain:+.4f}")
+    table = Table("class", "precision", "recall", "f1", "support", title="per class")
+    for i, c in enumerate(r.classes):
+        table.add_row(c, f"{r.precision[i]:.3f}", f"{r.recall[i]:.3f}", f"{r.f1[i]:.3f}", str(int(r.support[i])))
+    console.print(table)
+    confusion = Table("true \\ pred", *[str(i) for i in range(len(r.classes))], title="confusion matrix")
+    for i, c in enumerate(r.classes):
+        confusion.add_row(f"{i} {c}", *[str(int(v)) for v in r.confusion[i]])
+    console.print(confusion)
+    if predictions is not None:
+        console.print(f"predictions: {predictions}")
+
+
+@app.command()
+def compare(run_dirs: Annotated[list[Path], typer.Argument(help="run directories")]) -> None:
+    """One table of the runs' differing config values and results."""
+    from trainlab.runs.compare import compare_runs
+
+    columns, rows = compare_runs(run_dirs)
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*[_fmt(v) for v in row])
+    console.print(table)
+
+
+@app.command("config")
+def config_(
+    args: Args = None,
+    options: Annotated[bool, typer.Option("--options", help="list every option with default and meaning")] = False,
+) -> None:
+    """Print the fully resolved, validated config (YAML)."""
+    import yaml
+
+    from trainlab.config import config_to_dict, describe_options, load_config
+
+    if options:
+        table = Table("key", "default", "description")
+        for key, default, desc in describe_options():
+            table.add_row(key, default, desc)
+        console.print(table)
+        return
+    path, overrides = _split_args(args)
+    typer.echo(yaml.safe_dump(config_to_dict(load_config(path, overrides)), sort_keys=False), nl=False)
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM (e.g. a scheduler's preemption) stops training like Ctrl-C: checkpoint kept, resumable."""
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def main() -> None:
+    _interrupt_on_sigterm()
+    try:
+        app(standalone_mode=False)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except (typer.Exit, SystemExit) as e:
+        sys.exit(getattr(e, "exit_code", getattr(e, "code", 0)))
+    except typer.Abort:
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as e:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

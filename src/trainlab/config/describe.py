@@ -1,0 +1,40 @@
+"""Every option with its default and one-line description (for --help and docs/cli.md)."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from pydantic import BaseModel
+
+from trainlab.config.models import ModelOptions
+from trainlab.config.schema import Config
+
+
+def describe_options() -> list[tuple[str, str, str]]:
+    """(dotted key, default, description) for every option, model families included."""
+    rows: list[tuple[str, str, str]] = []
+    for name, field in Config.model_fields.items():
+        if name == "model":
+            for cls in get_args(get_args(ModelOptions)[0]):
+                tag = cls.model_fields["name"].default
+                rows.append(("model.name", tag, (cls.__doc__ or "").strip()))
+                rows += _walk(cls, f"model[{tag}]", skip={"name"})
+        elif isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            rows += _walk(field.annotation, name)
+        else:
+            rows.append((name, repr(field.default), field.description or ""))
+    return rows
+
+
+def _walk(model: type[BaseModel], prefix: str, skip: set[str] = frozenset()) -> list[tuple[str, str, str]]:
+    rows = []
+    for name, field in model.model_fields.items():
+        if name in skip:
+            continue
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            rows += _walk(ann, f"{prefix}.{name}")
+        else:
+            default = field.get_default(call_default_factory=True)
+            rows.append((f"{prefix}.{name}", repr(default), field.description or ""))
+    return rows

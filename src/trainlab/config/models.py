@@ -1,0 +1,80 @@
+"""Options of each model family, keyed by `model.name` (pure pydantic, no torch)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Activation = Literal["relu", "tanh", "sigmoid", "leaky_relu", "gelu"]
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LinearOptions(_Options):
+    """Softmax regression: one affine layer on the flattened input."""
+
+    name: Literal["linear"] = "linear"
+
+
+class MLPOptions(_Options):
+    """Fully connected network on the flattened input."""
+
+    name: Literal["mlp"] = "mlp"
+    hidden: list[Annotated[int, Field(gt=0)]] = Field(
+        default=[256, 128], description="widths of the hidden layers"
+    )
+    activation: Activation = Field(default="relu", description="non-linearity after each layer")
+    dropout: float = Field(default=0.0, ge=0, lt=1, description="dropout after each hidden layer")
+    batch_norm: bool = Field(default=False, description="batch norm before each activation")
+
+
+class ConvNetOptions(_Options):
+    """[conv-relu-pool]xN - [affine]xM."""
+
+    name: Literal["convnet"] = "convnet"
+    filters: list[Annotated[int, Field(gt=0)]] = Field(
+        default=[32, 64], description="channels of each conv-relu-pool block"
+    )
+    kernel_size: int = Field(default=3, gt=0, description="conv kernel size (odd keeps size)")
+    hidden: list[Annotated[int, Field(gt=0)]] = Field(
+        default=[128], description="widths of the affine layers before the classifier"
+    )
+    activation: Activation = Field(default="relu", description="non-linearity")
+    batch_norm: bool = Field(default=False, description="batch norm after each conv")
+    dropout: float = Field(default=0.0, ge=0, lt=1, description="dropout in the affine head")
+
+
+class PyramidCNNOptions(_Options):
+    """Blocks of convs whose width doubles per block; global max+avg pooling; MLP head."""
+
+    name: Literal["pyramid_cnn"] = "pyramid_cnn"
+    conv_blocks: int = Field(default=3, gt=0, description="number of conv blocks")
+    conv_layers: int = Field(default=2, gt=0, description="conv layers per block")
+    initial_channels: int = Field(default=32, gt=0, description="channels of block 1, doubled per block")
+    kernel_size: int = Field(default=3, gt=0, description="conv kernel size")
+    batch_norm: bool = Field(default=True, description="batch norm after each conv")
+    downsample: Literal["pool", "stride"] = Field(
+        default="pool", description="2x2 max pool or stride-2 last conv between blocks"
+    )
+    fc_layers: list[Annotated[int, Field(gt=0)]] = Field(
+        default=[256], description="widths of the head's hidden layers"
+    )
+    dropout: float = Field(default=0.3, ge=0, lt=1, description="dropout in the head")
+    activation: Activation = Field(default="relu", description="non-linearity")
+
+
+class ResNetOptions(_Options):
+    """CIFAR ResNet (6n+2 layers: 20/32/44/56/110) or ResNet-18 (depth=18)."""
+
+    name: Literal["resnet"] = "resnet"
+    depth: Literal[18, 20, 32, 44, 56, 110] = Field(default=20, description="network depth")
+    width: int = Field(default=16, gt=0, description="channels of the first stage (CIFAR ResNets)")
+
+
+ModelOptions = Annotated[
+    LinearOptions | MLPOptions | ConvNetOptions | PyramidCNNOptions | ResNetOptions,
+    Field(discriminator="name"),
+]

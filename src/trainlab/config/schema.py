@@ -1,0 +1,112 @@
+"""The run config: one pydantic model per section, every option with a default and a description."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from trainlab.config.models import MLPOptions, ModelOptions
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class AugmentConfig(Section):
+    crop_padding: int = Field(default=0, ge=0, description="random crop after zero-padding by N px (0 = off)")
+    flip: bool = Field(default=False, description="random horizontal flip")
+    cutout: int = Field(default=0, ge=0, description="zero a random NxN square (0 = off)")
+
+
+class ToyConfig(Section):
+    kind: Literal["moons", "circles", "spirals", "xor", "gaussians"] = Field(
+        default="moons", description="which 2-D synthetic set"
+    )
+    samples: int = Field(default=1000, gt=10, description="points in total (train+val+test)")
+    noise: float = Field(default=0.1, ge=0, description="noise level")
+    classes: int = Field(default=3, ge=2, description="classes for spirals and gaussians")
+
+
+class DataConfig(Section):
+    name: Literal["digits", "fashion-mnist", "mnist", "cifar10", "cifar100", "toy"] = Field(
+        default="digits", description="dataset"
+    )
+    root: Path | None = Field(
+        default=None, description="directory with the dataset files (else $TRAINLAB_DATA, system dirs)"
+    )
+    download: bool = Field(default=True, description="download missing files when a network exists")
+    val_fraction: float = Field(default=0.1, ge=0, lt=1, description="share of train held out for validation")
+    subset: int | None = Field(default=None, gt=0, description="use only the first N train examples (stratified)")
+    split_seed: int = Field(default=0, description="seed of the validation split and subset")
+    normalize: bool = Field(default=True, description="standardise with train mean/std per channel")
+    augment: AugmentConfig = Field(default_factory=AugmentConfig, description="batched augmentation")
+    toy: ToyConfig = Field(default_factory=ToyConfig, description="options of data.name=toy")
+
+
+class OptimConfig(Section):
+    name: Literal["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"] = Field(
+        default="adam", description="optimizer"
+    )
+    lr: float = Field(default=1e-3, gt=0, description="learning rate")
+    weight_decay: float = Field(default=0.0, ge=0, description="L2 penalty (decoupled for adamw)")
+    momentum: float = Field(default=0.9, ge=0, lt=1, description="momentum (sgd, rmsprop)")
+    nesterov: bool = Field(default=False, description="Nesterov momentum (sgd)")
+    betas: tuple[float, float] = Field(default=(0.9, 0.999), description="Adam betas")
+    eps: float = Field(default=1e-8, gt=0, description="numerical epsilon")
+    alpha: float = Field(default=0.99, gt=0, lt=1, description="smoothing constant (rmsprop)")
+    rho: float = Field(default=0.9, gt=0, lt=1, description="decay rate (adadelta)")
+
+
+class SchedConfig(Section):
+    name: Literal["none", "step", "multistep", "cosine", "onecycle", "plateau"] = Field(
+        default="none", description="learning-rate schedule"
+    )
+    warmup_epochs: float = Field(default=0.0, ge=0, description="linear warmup from 0 over N epochs")
+    step_size: int = Field(default=10, gt=0, description="epochs between decays (step)")
+    milestones: list[int] = Field(default=[], description="epochs at which to decay (multistep)")
+    gamma: float = Field(default=0.1, gt=0, le=1, description="decay factor (step, multistep, plateau)")
+    min_lr: float = Field(default=0.0, ge=0, description="final learning rate (cosine)")
+    pct_start: float = Field(default=0.3, gt=0, lt=1, description="share of steps rising (onecycle)")
+    patience: int = Field(default=3, ge=0, description="epochs without val improvement (plateau)")
+
+
+class LossConfig(Section):
+    name: Literal["cross_entropy", "nll", "mse", "bce_with_logits"] = Field(
+        default="cross_entropy", description="training loss"
+    )
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1, description="label smoothing (cross_entropy)")
+
+
+class EarlyStopConfig(Section):
+    metric: Literal["val_acc", "val_loss"] = Field(default="val_acc", description="metric watched")
+    patience: int | None = Field(default=None, gt=0, description="stop after N epochs without gain (None = off)")
+    min_delta: float = Field(default=0.0, ge=0, description="smallest change that counts as a gain")
+
+
+class TrainConfig(Section):
+    epochs: int = Field(default=10, gt=0, description="passes over the training set")
+    batch_size: int = Field(default=128, gt=0, description="training batch size")
+    eval_batch_size: int = Field(default=1024, gt=0, description="batch size for evaluation")
+    seed: int = Field(default=0, description="seed of weights, data order, augmentation, dropout")
+    deterministic: bool = Field(default=False, description="deterministic algorithms only (slower)")
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(default="auto", description="auto = cuda, mps, cpu")
+    precision: Literal["fp32", "bf16", "fp16"] = Field(default="fp32", description="autocast precision")
+    channels_last: bool = Field(default=False, description="channels-last memory format (conv nets)")
+    compile: bool = Field(default=False, description="torch.compile the model")
+    grad_clip: float | None = Field(default=None, gt=0, description="clip gradients at this value (None = off)")
+    grad_clip_mode: Literal["norm", "value"] = Field(default="norm", description="clip total norm or each value")
+    early_stop: EarlyStopConfig = Field(default_factory=EarlyStopConfig, description="early stopping")
+    quiet: bool = Field(default=False, description="no progress bars (log lines only)")
+    threads: int | None = Field(default=None, gt=0, description="CPU threads for torch (None = torch's default)")
+
+
+class Config(Section):
+    task: Literal["classification"] = Field(default="classification", description="what is trained")
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: Annotated[ModelOptions, Field(default_factory=MLPOptions)]
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    sched: SchedConfig = Field(default_factory=SchedConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)

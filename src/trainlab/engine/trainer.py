@@ -1,0 +1,221 @@
+"""The training loop: the only one in trainlab. Tasks plug in, callbacks extend it."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainlab.config import Config, config_to_dict
+from trainlab.engine.callbacks import Callback
+from trainlab.engine.checkpoint import load_model_state, save_checkpoint
+from trainlab.engine.device import autocast_factory, epoch_generator, rng_state, set_rng_state
+from trainlab.engine.optim import LRSchedule, build_optimizer
+from trainlab.engine.task import Stats, Task
+from trainlab.runs import RunDir
+
+log = logging.getLogger("trainlab")
+
+
+@dataclass
+class FitState:
+    """Everything the loop carries from epoch to epoch (saved in every checkpoint)."""
+
+    epoch: int = 0
+    step: int = 0
+    best_metric: float | None = None
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    wall_time_s: float = 0.0
+
+
+class NonFiniteLoss(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+class Trainer:
+    def __init__(self, cfg: Config, task: Task, model: nn.Module, run: RunDir, device: torch.device,
+                 callbacks: Sequence[Callback] = ()) -> None:
+        self.cfg, self.task, self.run, self.device = cfg, task, run, device
+        memory_format = torch.channels_last if cfg.train.channels_last else torch.preserve_format
+        self.module = model.to(device, memory_format=memory_format)
+        self.model = torch.compile(self.module) if cfg.train.compile else self.module
+        self.optimizer = build_optimizer(self.module, cfg.optim)
+        self.monitor = cfg.train.early_stop.metric if task.has_split("val") else cfg.train.early_stop.metric.replace(
+            "val_", "train_")
+        self.mode = "min" if self.monitor.endswith("loss") else "max"
+        self.schedule = LRSchedule(self.optimizer, cfg.sched, cfg.train.epochs, task.num_train_batches(), self.mode)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.train.precision == "fp16")
+        self.autocast = autocast_factory(cfg.train, device)
+        self.callbacks = list(callbacks)
+        self.state = FitState()
+        self.tb: Any = None  # a TensorBoard writer, when the TensorBoard callback runs
+        self.failure: str | None = None
+        self.examples_seen = 0
+        self._epoch_start = 0.0
+        # On an accelerator, checking the loss every step would sync host and device; check in windows.
+        self.check_every = 1 if device.type == "cpu" else 25
+
+    # ----------------------------------------------------------------- the loop
+    def fit(self) -> str:
+        """Train to the configured epoch count; returns the final status."""
+        self._call("on_fit_start", self)
+        status = "completed"
+        try:
+            for epoch in range(self.state.epoch + 1, self.cfg.train.epochs + 1):
+                row, improved = self._run_epoch(epoch)
+                # Row first, checkpoint second: a resume truncates rows past the checkpoint's epoch.
+                self._call("on_epoch_end", self, row)
+                self._save(best=improved)
+                if self._should_stop():
+                    log.info("early stopping: %s has not improved for %d epochs (best %.4f at epoch %d)",
+                             self.monitor, self.state.bad_epochs, self.state.best_metric, self.state.best_epoch)
+                    status = "early_stopped"
+                    break
+        except KeyboardInterrupt:
+            status = "interrupted"
+            log.warning("interrupted: last checkpoint (epoch %d) kept; continue with `trainlab resume %s`",
+                        self.state.epoch, self.run.path)
+        except NonFiniteLoss as e:
+            status = "failed"
+            self.failure = str(e)
+            log.error("%s", e)
+        self._call("on_fit_end", self, status)
+        return status
+
+    def _run_epoch(self, epoch: int) -> tuple[dict[str, Any], bool]:
+        self._epoch_start = time.perf_counter()
+        self.examples_seen = 0
+        self._call("on_epoch_start", self, epoch)
+        gen = epoch_generator(self.cfg.train.seed, epoch, self.device)
+        self.model.train()
+        sums: Stats = {}
+        lr = self.schedule.lr
+        for i, batch in enumerate(self.task.train_batches(gen)):
+            loss, stats = self._train_step(batch)
+            _accumulate(sums, stats)
+            self.examples_seen += self.task.examples(batch)
+            if (i + 1) % self.check_every == 0 and not math.isfinite(float(sums["loss"])):
+                raise self._nonfinite(epoch, i)
+            self._call("on_step_end", self, i, loss)
+        if not math.isfinite(float(sums["loss"])):
+            raise self._nonfinite(epoch, None)
+        train = self.task.summarize(sums)
+        val = self.evaluate("val") if self.task.has_split("val") else {}
+        row: dict[str, Any] = {"epoch": epoch, "lr": lr}
+        row |= {f"train_{k}": v for k, v in train.items()}
+        row |= {f"val_{k}": v for k, v in val.items()}
+        self.schedule.epoch_end(row.get(self.monitor))
+        improved = self._track_best(epoch, row[self.monitor])
+        elapsed = time.perf_counter() - self._epoch_start
+        row["epoch_time_s"] = elapsed
+        self.state.epoch = epoch
+        self.state.wall_time_s += elapsed
+        log.info(_format_row(row, self.cfg.train.epochs, self.examples_seen / max(elapsed, 1e-9)))
+        return row, improved
+
+    def _train_step(self, batch: Any) -> tuple[torch.Tensor, Stats]:
+        with self.autocast():
+            loss, stats = self.task.step(self.model, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self._call("on_after_backward", self)
+        clip = self.cfg.train.grad_clip
+        if clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            if self.cfg.train.grad_clip_mode == "norm":
+                nn.utils.clip_grad_norm_(self.module.parameters(), clip)
+            else:
+                nn.utils.clip_grad_value_(self.module.parameters(), clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.schedule.step()
+        self.state.step += 1
+        return loss.detach(), stats
+
+    @torch.no_grad()
+    def evaluate(self, split: str) -> dict[str, float]:
+        """Metrics of the current weights on a split (eval mode, no gradients)."""
+        self.model.eval()
+        sums: Stats = {}
+        for batch in self.task.eval_batches(split):
+            with self.autocast():
+                _, stats = self.task.step(self.model, batch)
+            _accumulate(sums, stats)
+        return self.task.summarize(sums) if sums else {}
+
+    def epoch_elapsed(self) -> float:
+        return time.perf_counter() - self._epoch_start
+
+    # ----------------------------------------------------------- best & stop
+    def _track_best(self, epoch: int, value: float) -> bool:
+        delta = self.cfg.train.early_stop.min_delta
+        best = self.state.best_metric
+        better = best is None or (value > best + delta if self.mode == "max" else value < best - delta)
+        if better:
+            self.state.best_metric, self.state.best_epoch, self.state.bad_epochs = value, epoch, 0
+        else:
+            self.state.bad_epochs += 1
+        return better
+
+    def _should_stop(self) -> bool:
+        patience = self.cfg.train.early_stop.patience
+        return patience is not None and self.state.bad_epochs >= patience
+
+    def _nonfinite(self, epoch: int, step: int | None) -> NonFiniteLoss:
+        where = f"epoch {epoch}" + (f", by step {step + 1}" if step is not None else "")
+        return NonFiniteLoss(
+            f"loss became NaN/inf in {where}; kept the last good checkpoint (epoch {self.state.epoch}). "
+            f"Likely causes: learning rate too high (optim.lr={self.cfg.optim.lr:g}), no gradient clipping "
+            f"(train.grad_clip), fp16 overflow, or bad inputs"
+        )
+
+    # ------------------------------------------------------------ checkpoints
+    def checkpoint_state(self) -> dict[str, Any]:
+        return {
+            "model": self.module.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "fit_state": asdict(self.state),
+            "rng": rng_state(),
+            "epoch": self.state.epoch,
+            "config": config_to_dict(self.cfg),
+        }
+
+    def _save(self, best: bool) -> None:
+        state = self.checkpoint_state()
+        save_checkpoint(self.run.checkpoint("last"), state)
+        if best:
+            save_checkpoint(self.run.checkpoint("best"), state)
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint: weights, optimizer, schedule, loop state, RNG."""
+        load_model_state(self.module, state, self.run.checkpoint("last"))
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.state = FitState(**state["fit_state"])
+        set_rng_state(state["rng"])
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args)
+
+
+def _accumulate(sums: Stats, stats: Stats) -> None:
+    for k, v in stats.items():
+        sums[k] = sums[k] + v if k in sums else v
+
+
+def _format_row(row: dict[str, Any], epochs: int, rate: float) -> str:
+    parts = [f"epoch {row['epoch']}/{epochs}"]
+    parts += [f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "epoch_time_s")]
+    parts += [f"lr {row['lr']:.3g}", f"{row.get('epoch_time_s', 0):.1f}s", f"{rate:,.0f} ex/s"]
+    return "  ".join(parts)
