@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,14 +22,8 @@ COLUMNS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "epo
 
 
 def scratch_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "trainlab.scratch.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
+        [sys.executable, "-m", "trainlab.scratch.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120
     )
 
 

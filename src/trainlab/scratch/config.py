@@ -155,6 +155,9 @@ class TrainConfig(Section):
     train_acc_samples: PositiveInt | None = Field(
         default=1000, description="training examples scored each epoch (None = all)"
     )
+    threads: PositiveInt | None = Field(
+        default=1, description="NumPy BLAS threads (None = NumPy's default; these small matrices gain little)"
+    )
 
 
 class ScratchConfig(Section):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from trainlab.runs import MetricsCSV, RunDir, RunLock, write_json, write_yaml
 from trainlab.scratch.config import ScratchConfig
@@ -76,7 +77,7 @@ def run_experiment(
         callback=on_epoch,
     )
     start = time.perf_counter()
-    with RunLock(rd.path), _logging(rd.log):
+    with RunLock(rd.path), _logging(rd.log), threadpool_limits(cfg.train.threads):
         log.info(
             "run %s: %s on %s %s, %d parameters, numpy %s",
             rd.path.name,
