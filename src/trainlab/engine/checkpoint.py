@@ -30,6 +30,9 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} not found", "check the run directory and --checkpoint")
+    if not zipfile.is_zipfile(path):  # torch.save always writes a zip container
+        raise CheckpointError(f"{path} is truncated or not a checkpoint (no zip container)",
+                              "use the other checkpoint (best/last) or retrain")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:

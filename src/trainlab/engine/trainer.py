@@ -55,6 +55,7 @@ class Trainer:
         self.autocast = autocast_factory(cfg.train, device)
         self.callbacks = list(callbacks)
         self.state = FitState()
+        self.saved_epoch = 0  # epoch of the newest last.pt (what a resume continues from)
         self.tb: Any = None  # a TensorBoard writer, when the TensorBoard callback runs
         self.failure: str | None = None
         self.examples_seen = 0
@@ -81,7 +82,7 @@ class Trainer:
         except KeyboardInterrupt:
             status = "interrupted"
             log.warning("interrupted: last checkpoint (epoch %d) kept; continue with `trainlab resume %s`",
-                        self.state.epoch, self.run.path)
+                        self.saved_epoch, self.run.path)
         except NonFiniteLoss as e:
             status = "failed"
             self.failure = str(e)
@@ -192,6 +193,7 @@ class Trainer:
     def _save(self, best: bool) -> None:
         state = self.checkpoint_state()
         save_checkpoint(self.run.checkpoint("last"), state)
+        self.saved_epoch = self.state.epoch
         if best:
             save_checkpoint(self.run.checkpoint("best"), state)
 
@@ -202,6 +204,7 @@ class Trainer:
         self.schedule.load_state_dict(state["schedule"])
         self.scaler.load_state_dict(state["scaler"])
         self.state = FitState(**state["fit_state"])
+        self.saved_epoch = self.state.epoch
         set_rng_state(state["rng"])
 
     def _call(self, hook: str, *args: Any) -> None:

@@ -1,0 +1,82 @@
+from typing import get_args
+
+import pytest
+
+from trainlab.config import describe_options, load_config
+from trainlab.config.models import ModelOptions
+from trainlab.config.schema import Config, LossConfig, OptimConfig, SchedConfig
+from trainlab.errors import ConfigError
+
+
+def test_defaults_are_valid_and_overrides_are_typed():
+    cfg = load_config(None, ["optim.lr=0.01", "model.hidden=[256,128]", "train.epochs=5", "data.augment.flip=true"])
+    assert cfg.optim.lr == 0.01 and cfg.model.hidden == [256, 128]
+    assert cfg.train.epochs == 5 and cfg.data.augment.flip is True
+    assert load_config().data.name == "digits"
+
+
+def test_yaml_file_then_overrides(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("model:\n  name: convnet\n  filters: [8]\noptim:\n  lr: 0.5\n")
+    cfg = load_config(f, ["optim.lr=0.1"])
+    assert cfg.model.name == "convnet" and cfg.model.filters == [8] and cfg.optim.lr == 0.1
+
+
+@pytest.mark.parametrize(("override", "needle"), [
+    ("train.epoch=3", "did you mean 'train.epochs'"),
+    ("model.hiden=[3]", "did you mean 'model.hidden'"),
+    ("model.name=mpl", "did you mean 'mlp'"),
+    ("data.augment.flp=true", "did you mean 'data.augment.flip'"),
+    ("optim.lr=-1", "optim.lr"),
+    ("train.device=gpu", "train.device"),
+    ("optim.name=adamm", "optim.name"),
+    ("nonsense", "key=value"),
+])
+def test_bad_keys_and_values_name_the_problem(override, needle):
+    with pytest.raises(ConfigError) as e:
+        load_config(None, [override])
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_changing_model_family_drops_the_old_family_options(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("model:\n  name: mlp\n  hidden: [4]\n")
+    assert load_config(f, ["model.name=linear"]).model.name == "linear"
+
+
+def test_bad_yaml_and_missing_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_every_option_is_described():
+    rows = describe_options()
+    keys = {k for k, _, _ in rows}
+    assert {"optim.lr", "train.epochs", "data.augment.crop_padding", "model[mlp].hidden"} <= keys
+    missing = [k for k, _, d in rows if not d]
+    assert not missing, f"options without a description: {missing}"
+
+
+def _literal(model, field):
+    return set(get_args(model.model_fields[field].annotation))
+
+
+def test_config_choices_match_the_registries():
+    from trainlab.data import DATASETS
+    from trainlab.engine import TASKS
+    from trainlab.engine.optim import LOSSES, OPTIMIZERS, SCHEDULES
+    from trainlab.models import MODELS
+
+    assert _literal(OptimConfig, "name") == set(OPTIMIZERS.names())
+    assert _literal(SchedConfig, "name") == set(SCHEDULES.names())
+    assert _literal(LossConfig, "name") == set(LOSSES.names())
+    assert _literal(Config, "task") == set(TASKS.names())
+    from trainlab.config.schema import DataConfig
+
+    assert _literal(DataConfig, "name") == set(DATASETS.names())
+    tags = {cls.model_fields["name"].default for cls in get_args(get_args(ModelOptions)[0])}
+    assert tags == set(MODELS.names())

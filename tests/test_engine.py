@@ -1,0 +1,93 @@
+import itertools
+import math
+import pickle
+
+import pytest
+import torch
+
+from trainlab.config import load_config
+from trainlab.config.schema import SchedConfig
+from trainlab.engine.checkpoint import load_checkpoint, load_model_state, save_checkpoint
+from trainlab.engine.optim import LRSchedule, build_loss
+from trainlab.errors import CheckpointError
+
+
+def lrs(cfg: SchedConfig, epochs: int = 10, per_epoch: int = 10) -> list[float]:
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched = LRSchedule(opt, cfg, epochs, per_epoch)
+    out = []
+    for _ in range(epochs * per_epoch):
+        out.append(sched.lr)
+        sched.step()
+    return out
+
+
+def test_schedules():
+    assert lrs(SchedConfig(name="none")) == [0.1] * 100
+    step = lrs(SchedConfig(name="step", step_size=3, gamma=0.5))
+    assert step[29] == pytest.approx(0.1) and step[30] == pytest.approx(0.05) and step[60] == pytest.approx(0.025)
+    multi = lrs(SchedConfig(name="multistep", milestones=[2, 5], gamma=0.1))
+    assert multi[19] == pytest.approx(0.1) and multi[20] == pytest.approx(0.01) and multi[50] == pytest.approx(0.001)
+    cos = lrs(SchedConfig(name="cosine", min_lr=0.001))
+    assert cos[0] == pytest.approx(0.1) and cos[50] == pytest.approx(0.0505, rel=1e-3) and cos[-1] > 0.001
+    assert all(a >= b for a, b in itertools.pairwise(cos))
+    one = lrs(SchedConfig(name="onecycle", pct_start=0.3))
+    assert one.index(max(one)) == 30 and one[0] == pytest.approx(0.004) and one[-1] < 1e-4
+    warm = lrs(SchedConfig(name="cosine", warmup_epochs=2))
+    assert warm[0] == pytest.approx(0.1 / 20 * math.cos(0) ** 2, rel=1e-6) and warm[0] < warm[10] < warm[19]
+
+
+def test_plateau_decays_after_patience_and_state_round_trips():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = LRSchedule(opt, SchedConfig(name="plateau", patience=1, gamma=0.5), 10, 5, mode="max")
+    for metric in (0.5, 0.6, 0.6, 0.6):
+        sched.epoch_end(metric)
+    assert sched.lr == pytest.approx(0.5)
+    other = LRSchedule(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0),
+                       SchedConfig(name="plateau", patience=1, gamma=0.5), 10, 5, mode="max")
+    other.load_state_dict(sched.state_dict())
+    assert other.lr == pytest.approx(0.5) and other.best == pytest.approx(0.6)
+
+
+def test_losses_on_class_labels():
+    logits, y = torch.tensor([[2.0, 0.0], [0.0, 2.0]]), torch.tensor([0, 1])
+    for name in ("cross_entropy", "nll", "mse", "bce_with_logits"):
+        loss = build_loss(load_config(None, [f"loss.name={name}"]).loss)(logits, y)
+        assert loss.ndim == 0 and loss.item() > 0
+    ce = build_loss(load_config(None, []).loss)(logits, y)
+    nll = build_loss(load_config(None, ["loss.name=nll"]).loss)(logits, y)
+    assert ce.item() == pytest.approx(nll.item())
+    smooth = build_loss(load_config(None, ["loss.label_smoothing=0.2"]).loss)(logits, y)
+    assert smooth.item() > ce.item()
+
+
+def test_checkpoint_round_trip_and_refusals(tmp_path):
+    model = torch.nn.Linear(3, 2)
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, {"model": model.state_dict(), "epoch": 3})
+    state = load_checkpoint(path)
+    other = torch.nn.Linear(3, 2)
+    load_model_state(other, state, path)
+    assert torch.equal(other.weight, model.weight) and state["epoch"] == 3
+    assert not list(tmp_path.glob("*.tmp"))
+
+    with pytest.raises(CheckpointError, match="another architecture"):
+        load_model_state(torch.nn.Linear(4, 2), state, path)
+
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="truncated"):
+        load_checkpoint(path)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "trainlab-checkpoint", "x": Evil()}, evil, pickle_module=pickle)
+    with pytest.raises(CheckpointError, match="may not contain"):
+        load_checkpoint(evil)
+
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    with pytest.raises(CheckpointError, match="not a trainlab checkpoint"):
+        load_checkpoint(foreign)
