@@ -55,7 +55,8 @@ def math(
         raise typer.Exit(2) from None
     for f in result.files:
         state = "cached" if f.cached else "wrote"
-        typer.echo(f"{state:6} {f.path.relative_to(out)}  ({f.examples} examples)")
+        plural = "" if f.examples == 1 else "s"
+        typer.echo(f"{state:6} {f.path.relative_to(out)}  ({f.examples} example{plural})")
     typer.echo(
         f"generated {result.generated} examples in {result.seconds:.1f} s "
         f"({result.rate:.0f} examples/s, {result.workers} workers) → {out}"

@@ -6,8 +6,8 @@ depends on
 * sympy's own generator (``sympy.core.random``, used by e.g. ``randprime`` since sympy
   1.10), seeded here too;
 * the iteration order of sets of strings and sympy symbols (e.g. the letter chosen for a
-  new variable), which follows the string hash: sampling therefore runs in worker
-  processes started with a fixed ``PYTHONHASHSEED`` (see ``generate``);
+  new variable), which follows the string hash: sampling therefore runs in a process
+  started with a fixed ``PYTHONHASHSEED`` (see ``worker``);
 * the iteration order of a set of ``composition.Entity`` objects, which hash by memory
   address and so decide the order of the statements in ``*_composed`` questions. Entities
   hash by a creation serial instead, restarted by :func:`seed`.

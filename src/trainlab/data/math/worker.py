@@ -1,8 +1,8 @@
 """The sampling process: ``python -m trainlab.data.math.worker`` < job spec (JSON).
 
-``generate`` starts it with a fixed ``PYTHONHASHSEED`` (see ``determinism``). It loads
-``mathematics_dataset`` once, forks the sampling processes (which inherit the loaded
-package and the hash seed), and writes each file as its chunks arrive in order.
+``generation.generate`` starts it with a fixed ``PYTHONHASHSEED`` (see ``determinism``).
+It loads ``mathematics_dataset`` once, forks the sampling processes (which inherit the
+loaded package and the hash seed), and writes each file as its chunks arrive in order.
 """
 
 from __future__ import annotations
