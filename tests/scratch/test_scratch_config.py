@@ -45,6 +45,7 @@ def test_model_name_defaults_and_switches() -> None:
         (["train.epochs=many"], "invalid value for 'train.epochs'"),
         (["data.name=imagenet"], "invalid value for 'data.name'"),
         (["data.augment.flip=true"], "the scratch engine does not augment data"),
+        (["data.val_fraction=0"], "set data.val_fraction > 0"),
         (["epochs"], "is not key=value"),
     ],
 )

@@ -168,9 +168,13 @@ class ScratchConfig(Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
 
     @model_validator(mode="after")
-    def _no_augmentation(self) -> ScratchConfig:
+    def _supported_data(self) -> ScratchConfig:
         if self.data.augment != AugmentConfig():
             raise ConfigError("the scratch engine does not augment data", "remove data.augment")
+        if self.data.val_fraction == 0:
+            raise ConfigError(
+                "the scratch engine picks the best epoch on a validation split", "set data.val_fraction > 0"
+            )
         return self
 
 

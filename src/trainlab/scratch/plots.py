@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from trainlab.scratch.solver import EpochStats
 
@@ -66,8 +67,9 @@ def plot_filters(w: np.ndarray, input_shape: tuple[int, ...], path: Path, title:
     ax = fig.subplots()
     imgs = filter_images(w, input_shape)
     if imgs is None:
-        ax.imshow(w, cmap="coolwarm", aspect="auto")
+        fig.colorbar(ax.imshow(w, cmap="coolwarm", aspect="auto", interpolation="nearest"), ax=ax)
         ax.set(xlabel="unit", ylabel="input feature")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     else:
         grid = image_grid(imgs)
         ax.imshow(grid if grid.shape[2] == 3 else grid.mean(axis=2), cmap="gray", interpolation="nearest")
