@@ -10,7 +10,7 @@ import time
 
 import pytest
 import torch
-from conftest import run_cli
+from clitools import run_cli
 
 FAST = ["model.name=mlp", "model.hidden=[64]", "train.epochs=4", "train.batch_size=64", "optim.lr=0.003"]
 
