@@ -2,17 +2,19 @@
 
 The torch side (device-resident tensors, batched augmentation) lives in
 `trainlab.data.tensors` and `trainlab.data.augment`, imported by the engine only.
+Names resolve lazily, so `trainlab.data.math` and the CLI's `--help` do not pay for scikit-learn.
 """
 
-from trainlab.config.schema import DataConfig
-from trainlab.data import cifar, digits, idx, toy  # noqa: F401  (register the sources)
-from trainlab.data.base import ArrayDataset, RawData, prepare
-from trainlab.data.registry import DATASETS
+from importlib import import_module
+
+_WHERE = {"load_dataset": "load", "DATASETS": "load", "ArrayDataset": "base", "RawData": "base",
+          "DataConfig": "load"}
 
 
-def load_dataset(cfg: DataConfig) -> ArrayDataset:
-    """Load the named dataset and prepare train/val/test splits."""
-    return prepare(cfg.name, DATASETS.get(cfg.name)(cfg), cfg)
+def __getattr__(name: str) -> object:
+    if name in _WHERE:
+        return getattr(import_module(f"trainlab.data.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'trainlab.data' has no attribute {name!r}")
 
 
 __all__ = ["DATASETS", "ArrayDataset", "DataConfig", "RawData", "load_dataset"]
