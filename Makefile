@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench docs clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,11 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/engine_overhead.py
+
+docs: install
+	$(BIN)/typer trainlab.cli utils docs --name trainlab --title "trainlab command line" --output docs/cli.md
+	printf '\n## Config options\n\nEvery key of a config file or a `key=value` override, with its default.\n\n' >> docs/cli.md
+	$(BIN)/trainlab config --options --markdown >> docs/cli.md
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
