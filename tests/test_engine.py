@@ -8,7 +8,7 @@ import torch
 from trainlab.config import load_config
 from trainlab.config.schema import SchedConfig
 from trainlab.engine.checkpoint import load_checkpoint, load_model_state, save_checkpoint
-from trainlab.engine.optim import LRSchedule, build_loss
+from trainlab.engine.optim import OPTIMIZERS, LRSchedule, build_loss, build_optimizer
 from trainlab.errors import CheckpointError
 
 
@@ -91,3 +91,27 @@ def test_checkpoint_round_trip_and_refusals(tmp_path):
     torch.save({"state_dict": {}}, foreign)
     with pytest.raises(CheckpointError, match="not a trainlab checkpoint"):
         load_checkpoint(foreign)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS.names())
+def test_every_optimizer_takes_its_options_and_descends(name):
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1)
+    x, y = torch.randn(64, 4), torch.randn(64, 1)
+    lr = 1.0 if name == "adadelta" else 0.05
+    opt = build_optimizer(model, load_config(None, [f"optim.name={name}", f"optim.lr={lr}",
+                                                    "optim.weight_decay=0.001"]).optim)
+    assert opt.param_groups[0]["lr"] == lr and opt.param_groups[0]["weight_decay"] == 0.001
+    first = torch.nn.functional.mse_loss(model(x), y).item()
+    for _ in range(50):
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < first
+
+
+def test_sgd_momentum_and_nesterov_reach_torch():
+    cfg = load_config(None, ["optim.name=sgd", "optim.momentum=0.8", "optim.nesterov=true"]).optim
+    group = build_optimizer(torch.nn.Linear(2, 1), cfg).param_groups[0]
+    assert group["momentum"] == 0.8 and group["nesterov"] is True
