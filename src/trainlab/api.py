@@ -18,12 +18,13 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from trainlab.config import Config, config_to_dict, validate
+from trainlab.diagnose import Diagnosis
 from trainlab.engine import TASKS, Trainer, load_checkpoint, load_model_state
 from trainlab.engine.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from trainlab.engine.device import describe_device, resolve_device, seed_everything, versions
 from trainlab.evaluate import EvalResult, evaluate
 from trainlab.models import count_params
-from trainlab.report import plot_confusion, plot_curves
+from trainlab.report import plot_curves
 from trainlab.runs import MetricsCSV, RunDir, RunLock, read_yaml, write_json, write_yaml
 from trainlab.runs.summary import best_row
 
@@ -66,16 +67,8 @@ def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, con
            extra_callbacks: tuple[Callback, ...]) -> RunResult:
     console = console or Console()
     with RunLock(run_dir.path), _logging(run_dir, console, cfg.train.quiet):
-        if cfg.train.threads:
-            torch.set_num_threads(cfg.train.threads)
-        seed_everything(cfg.train.seed, cfg.train.deterministic)
-        device = resolve_device(cfg.train.device)
-        task = TASKS.get(cfg.task)(cfg, device)
-        model = task.build_model()
-        callbacks: list[Callback] = [MetricsFile(run_dir.metrics), TensorBoard(run_dir.tb), *extra_callbacks]
-        if not cfg.train.quiet and console.is_terminal:
-            callbacks.append(ProgressBar(console))
-        trainer = Trainer(cfg, task, model, run_dir, device, callbacks)
+        trainer, diagnosis = build_trainer(cfg, run_dir, console, extra_callbacks)
+        model, device = trainer.module, trainer.device
         if resume_from is not None:
             trainer.restore(resume_from)
             log.info("resuming %s from epoch %d", run_dir.path, trainer.state.epoch)
@@ -90,8 +83,28 @@ def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, con
         write_json(run_dir.summary, summary)
         status = trainer.fit()
         summary |= _finish(trainer, run_dir, status)
+        if diagnosis is not None:
+            summary |= diagnosis.report(trainer)
         write_json(run_dir.summary, summary)
     return RunResult(run_dir.path, status, summary)
+
+
+def build_trainer(cfg: Config, run_dir: RunDir, console: Console, extra_callbacks: tuple[Callback, ...] = ()
+                  ) -> tuple[Trainer, Diagnosis | None]:
+    """Seed, pick the device, build task, model and the standard callbacks: the trainer `run` uses."""
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    seed_everything(cfg.train.seed, cfg.train.deterministic)
+    device = resolve_device(cfg.train.device)
+    task = TASKS.get(cfg.task)(cfg, device)
+    model = task.build_model()
+    diagnosis = Diagnosis(cfg.diagnose, run_dir) if cfg.diagnose.enabled else None
+    # Diagnosis before TensorBoard: its on_fit_end writes histograms before TensorBoard's closes the writer.
+    callbacks: list[Callback] = [MetricsFile(run_dir.metrics), *([diagnosis] if diagnosis else []),
+                                 TensorBoard(run_dir.tb), *extra_callbacks]
+    if not cfg.train.quiet and console.is_terminal:
+        callbacks.append(ProgressBar(console))
+    return Trainer(cfg, task, model, run_dir, device, callbacks), diagnosis
 
 
 def _finish(trainer: Trainer, run_dir: RunDir, status: str) -> dict[str, Any]:

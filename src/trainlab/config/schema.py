@@ -102,6 +102,18 @@ class TrainConfig(Section):
     threads: int | None = Field(default=None, gt=0, description="CPU threads for torch (None = torch's default)")
 
 
+class DiagnoseConfig(Section):
+    enabled: bool = Field(default=True, description="gradient flow, activation stats, filters, doctor")
+    every: int = Field(default=20, gt=0, description="record gradient statistics every N steps of an epoch")
+    activations_every: int = Field(
+        default=5, gt=0, description="activation statistics every N epochs and at the last epoch"
+    )
+    histogram_every: int = Field(
+        default=5, ge=0, description="TensorBoard weight/gradient histograms every N epochs and at the end (0 = off)"
+    )
+    activation_batch: int = Field(default=256, gt=0, description="examples in the fixed batch for activation stats")
+
+
 class Config(Section):
     task: Literal["classification"] = Field(default="classification", description="what is trained")
     data: DataConfig = Field(default_factory=DataConfig)
@@ -110,3 +122,4 @@ class Config(Section):
     sched: SchedConfig = Field(default_factory=SchedConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    diagnose: DiagnoseConfig = Field(default_factory=DiagnoseConfig)
