@@ -11,12 +11,14 @@ from torch import nn
 
 import trainlab
 from trainlab.config import load_config
+from trainlab.config.vgg import VGGOptions
 from trainlab.diagnose import gradflow
 from trainlab.diagnose.activations import activation_stats
 from trainlab.diagnose.doctor import Evidence, examine
 from trainlab.diagnose.gradflow import GradientFlow
 from trainlab.diagnose.records import Records
 from trainlab.engine import Callback
+from trainlab.models import build_model
 
 
 def tiny_net() -> nn.Module:
@@ -124,6 +126,20 @@ def test_gradflow_csv_has_one_row_per_layer_per_epoch_with_the_right_values(mlp)
         assert r["max_abs_grad"] > r["mean_abs_grad"]
     acts = Records(run / "activations.csv", ("epoch", "block", "mean", "std", "dead_fraction"), "block").read()
     assert sorted({a["epoch"] for a in acts}) == [2, 3]  # every 2nd epoch, and always the last
+
+
+@pytest.mark.parametrize("blocks_per_stage, sick", [(5, True), (0, False)])
+def test_doctor_flags_the_gradients_of_a_deep_plain_vgg_and_not_of_vgg08(blocks_per_stage, sick):
+    """Real gradients at PyTorch's default init: 25 plain convs lose the signal, 5 keep it."""
+    torch.manual_seed(0)
+    net = build_model(VGGOptions(blocks_per_stage=blocks_per_stage, num_filters=8, num_stages=2), (1, 8, 8), 10)
+    flow = GradientFlow(net)
+    nn.functional.cross_entropy(net(torch.randn(16, 1, 8, 8)), torch.arange(16) % 10).backward()
+    flow.update()
+    rows = flow.rows(epoch=1)
+    assert len(rows) == (26 if sick else 6)  # convs + the linear classifier
+    assert [f.rule for f in examine(Evidence(gradflow=rows))] == (["vanishing_gradients"] if sick else [])
+    assert (rows[0]["mean_abs_grad"] < 1e-8) == sick
 
 
 def test_doctor_stays_quiet_on_a_healthy_run(mlp):

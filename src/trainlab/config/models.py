@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trainlab.config.vgg import VGGOptions
+
 Activation = Literal["relu", "tanh", "sigmoid", "leaky_relu", "gelu"]
 
 
@@ -75,6 +77,6 @@ class ResNetOptions(_Options):
 
 
 ModelOptions = Annotated[
-    LinearOptions | MLPOptions | ConvNetOptions | PyramidCNNOptions | ResNetOptions,
+    LinearOptions | MLPOptions | ConvNetOptions | PyramidCNNOptions | ResNetOptions | VGGOptions,
     Field(discriminator="name"),
 ]

@@ -21,7 +21,7 @@ from trainlab.data import load_dataset
 from trainlab.data.augment import augment
 from trainlab.data.tensors import TensorSplit
 from trainlab.engine.optim import build_loss
-from trainlab.models import build_model
+from trainlab.models import AuxOutput, build_model
 from trainlab.registry import Registry
 from trainlab.report.figures import plot_confusion
 from trainlab.runs import RunDir
@@ -98,15 +98,22 @@ class ClassificationTask(Task):
 
     def step(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, Stats]:
         x, y = batch
-        logits = model(x)
+        out = model(x)
+        logits = out.logits if isinstance(out, AuxOutput) else out
         loss = self.loss_fn(logits, y)
         n = torch.tensor(len(y), device=y.device)
         correct = (logits.argmax(dim=-1) == y).sum()
-        return loss, {"loss": loss.detach().float() * n, "correct": correct, "count": n}
+        stats = {"loss": loss.detach().float() * n, "correct": correct, "count": n}
+        if isinstance(out, AuxOutput):  # deep supervision: auxiliary losses join the objective, reported apart
+            aux_loss = torch.stack([self.loss_fn(a, y) for a in out.aux]).sum()
+            stats["aux_loss"] = aux_loss.detach().float() * n
+            loss = loss + out.weight * aux_loss
+        return loss, stats
 
     def summarize(self, sums: Stats) -> dict[str, float]:
         count = max(float(sums["count"]), 1.0)
-        return {"loss": float(sums["loss"]) / count, "acc": float(sums["correct"]) / count}
+        out = {"loss": float(sums["loss"]) / count, "acc": float(sums["correct"]) / count}
+        return out | ({"aux_loss": float(sums["aux_loss"]) / count} if "aux_loss" in sums else {})
 
     def num_train_batches(self) -> int:
         return self.splits["train"].num_batches(self.cfg.train.batch_size, shuffle=True)

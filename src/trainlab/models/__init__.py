@@ -2,8 +2,9 @@
 
 from torch import nn
 
-from trainlab.models import convnet, resnet, simple  # noqa: F401  (register the families)
+from trainlab.models import convnet, resnet, simple, vgg  # noqa: F401  (register the families)
 from trainlab.models.registry import MODELS
+from trainlab.models.vgg import AuxOutput
 
 
 def build_model(opts, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
@@ -15,4 +16,4 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-__all__ = ["MODELS", "build_model", "count_params"]
+__all__ = ["MODELS", "AuxOutput", "build_model", "count_params"]
