@@ -22,6 +22,7 @@ from trainlab.diagnose import Diagnosis
 from trainlab.engine import TASKS, Trainer, load_checkpoint, load_model_state
 from trainlab.engine.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from trainlab.engine.device import describe_device, resolve_device, seed_everything, versions
+from trainlab.errors import ConfigError
 from trainlab.evaluate import EvalResult, evaluate
 from trainlab.models import count_params
 from trainlab.report import plot_curves
@@ -48,7 +49,10 @@ def default_name(cfg: Config) -> str:
 
 def run(cfg: Config, name: str | None = None, out: Path | str = "runs", overwrite: bool = False,
         console: Console | None = None, callbacks: tuple[Callback, ...] = ()) -> RunResult:
-    """Train `cfg` into a fresh run directory `out/name`."""
+    """Train `cfg` into a fresh run directory `out/name` (one seed: `train.seeds` is `studies.run_seeds`'s)."""
+    if cfg.train.seeds:
+        raise ConfigError(f"train.seeds={cfg.train.seeds} asks for one run per seed",
+                          "use trainlab.studies.run_seeds(cfg, cfg.train.seeds) or `trainlab run`")
     run_dir = RunDir.create(Path(out) / (name or default_name(cfg)), overwrite=overwrite)
     write_yaml(run_dir.config, config_to_dict(cfg))
     return _train(cfg, run_dir, resume_from=None, console=console, extra_callbacks=callbacks)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from trainlab.errors import UserError
+
+if TYPE_CHECKING:
+    from trainlab.config import Config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train, evaluate, diagnose and compare deep-learning experiments.")
@@ -40,15 +43,60 @@ def run(
     name: Annotated[str | None, typer.Option(help="run directory name (default: data-model-time)")] = None,
     out: Annotated[Path, typer.Option(help="parent directory of run directories")] = Path("runs"),
     overwrite: Annotated[bool, typer.Option(help="replace an existing run directory")] = False,
+    seeds: Annotated[int | None, typer.Option(min=1, help="run seeds 0..N-1 (same as train.seeds=[0,…,N-1])")] = None,
 ) -> None:
-    """Train a model: `trainlab run [CONFIG.yaml] [key=value ...]`."""
+    """Train a model: `trainlab run CONFIG.yaml key=value ...` (both optional)."""
     from trainlab import api
     from trainlab.config import load_config
 
     path, overrides = _split_args(args)
-    cfg = load_config(path, overrides)
+    cfg = load_config(path, [*overrides, *([f"train.seeds={list(range(seeds))}"] if seeds else [])])
+    if cfg.train.seeds:
+        _report_seeds(cfg, name, out, overwrite)
+        return
     result = api.run(cfg, name=name, out=out, overwrite=overwrite, console=console)
     _report(result)
+
+
+def _report_seeds(cfg: Config, name: str | None, out: Path, overwrite: bool) -> None:
+    from trainlab.studies import run_seeds
+    from trainlab.studies.aggregate import fmt
+
+    result = run_seeds(cfg, cfg.train.seeds or [], name=name, out=out, overwrite=overwrite, console=console)
+    for r in result.runs:
+        console.print(f"run directory: {r.run_dir}  status: {r.status}")
+    console.print(f"aggregate: {result.path}  test_acc: {fmt(result.metrics.get('test_acc'))}")
+    _exit_for(result.status)
+
+
+def _exit_for(status: str) -> None:
+    """Exit 1 when a run failed, 130 when one was interrupted (early stopping counts as success)."""
+    if status in ("failed", "interrupted"):
+        raise typer.Exit(1 if status == "failed" else 130)
+
+
+@app.command()
+def study(
+    name: Annotated[str, typer.Argument(help="the study, e.g. vgg-depth")],
+    args: Annotated[list[str] | None, typer.Argument(help="key=value overrides applied to every variant")] = None,
+    seeds: Annotated[int, typer.Option(min=1, help="seeds 0..N-1 per variant")] = 1,
+    out: Annotated[Path, typer.Option(help="parent directory of the study directory")] = Path("runs"),
+    variants: Annotated[str | None, typer.Option(help="comma-separated subset of the variants")] = None,
+) -> None:
+    """Run a named study (variants × seeds) and write its comparison; finished runs are reused."""
+    from trainlab.studies import STUDIES, run_study
+    from trainlab.studies.aggregate import fmt
+    from trainlab.studies.runner import COLUMNS
+
+    chosen = [v.strip() for v in variants.split(",")] if variants else None
+    result = run_study(STUDIES.get(name), list(range(seeds)), out, args or [], chosen, console)
+    table = Table("variant", *(title for title, _, _ in COLUMNS), "doctor", title=name)
+    for row in result.rows:
+        table.add_row(row["variant"], *(fmt(row["stats"][k], spec) for _, k, spec in COLUMNS),
+                      ", ".join(row["doctor"]) or "–")
+    console.print(table)
+    console.print(f"comparison: {result.path / 'summary.md'}")
+    _exit_for(result.status)
 
 
 @app.command()
@@ -64,10 +112,7 @@ def _report(result: object) -> None:
     console.print(f"run directory: {result.run_dir}")  # type: ignore[attr-defined]
     acc = s.get("test_acc")
     console.print(f"status: {s['status']}" + (f"  test_acc: {acc:.4f}" if acc is not None else ""))
-    if s["status"] == "failed":
-        raise typer.Exit(1)
-    if s["status"] == "interrupted":
-        raise typer.Exit(130)
+    _exit_for(s["status"])
 
 
 @app.command("eval")

@@ -100,6 +100,11 @@ class TrainConfig(Section):
     early_stop: EarlyStopConfig = Field(default_factory=EarlyStopConfig, description="early stopping")
     quiet: bool = Field(default=False, description="no progress bars (log lines only)")
     threads: int | None = Field(default=None, gt=0, description="CPU threads for torch (None = torch's default)")
+    seeds: list[int] | None = Field(
+        default=None, min_length=1,
+        description="run once per seed into sibling dirs <name>-seed<k>, aggregate in <name>-seeds (trainlab run)",
+    )
+
 
 
 class DiagnoseConfig(Section):

@@ -1,0 +1,107 @@
+"""Run a study (variants × seeds) and write its comparison: summary.md, study.json, curves.png, gradflow.png."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from trainlab.config import load_config
+from trainlab.diagnose import gradflow
+from trainlab.diagnose.records import Records
+from trainlab.errors import ConfigError
+from trainlab.registry import did_you_mean
+from trainlab.runs import MetricsCSV, RunDir, write_json
+from trainlab.studies.aggregate import Band, curve_bands, epochs_to_fraction, fmt, mean_std
+from trainlab.studies.figures import plot_bands, plot_gradflow_grid
+from trainlab.studies.seeds import SeedsResult, run_seeds
+from trainlab.studies.study import Study
+
+# (column title, statistic, format): the comparison table, mean ± std over seeds
+COLUMNS = (
+    ("best val acc", "best_val_acc", ".4f"),
+    ("test acc", "test_acc", ".4f"),
+    ("final train acc", "final_train_acc", ".4f"),
+    ("epochs to 90% of best val acc", "epochs_to_90", ".1f"),
+    ("first-layer mean abs grad", "grad_first_mean_abs", ".1e"),
+    ("first/last grad ratio", "grad_first_last_ratio", ".1e"),
+    ("train time s", "wall_time_s", ".0f"),
+)
+CURVES = ("train_loss", "train_acc", "val_acc")
+
+
+@dataclass
+class StudyResult:
+    path: Path
+    rows: list[dict[str, Any]]  # one per variant: variant, seeds, status, stats, doctor
+
+    @property
+    def status(self) -> str:
+        """'completed' when every run completed, else the first other status."""
+        return next((r["status"] for r in self.rows if r["status"] != "completed"), "completed")
+
+
+def run_study(study: Study, seeds: Sequence[int], out: Path | str = "runs", overrides: Sequence[str] = (),
+              variants: Sequence[str] | None = None, console: Console | None = None) -> StudyResult:
+    """Every chosen variant over `seeds` into out/<study>/ (completed runs are reused), then the comparison."""
+    chosen = list(variants or study.variants)
+    for v in chosen:
+        if v not in study.variants:
+            raise ConfigError(f"study {study.name} has no variant {v!r}", did_you_mean(v, list(study.variants)))
+    path = Path(out) / study.name
+    results: dict[str, SeedsResult] = {}
+    data = ""
+    for v in chosen:
+        cfg = load_config(None, study.overrides(v, tuple(overrides)))
+        data = cfg.data.name
+        results[v] = run_seeds(cfg, seeds, name=v, out=path, console=console, reuse=True)
+        if results[v].status == "interrupted":  # write the comparison so far; a rerun reuses what completed
+            break
+    rows = [variant_row(v, r) for v, r in results.items()]
+    write_json(path / "study.json", {"study": study.name, "data": data, "seeds": list(seeds),
+                                     "overrides": list(overrides), "rows": rows})
+    write_markdown(path / "summary.md", study, rows, data, seeds, overrides)
+    histories = {v: [MetricsCSV(RunDir(run.run_dir).metrics).read() for run in r.runs] for v, r in results.items()}
+    bands = {v: curve_bands(h) for v, h in histories.items()}
+    panels: dict[str, dict[str, Band]] = {k: {v: b[k] for v, b in bands.items() if k in b} for k in CURVES}
+    over = f"mean ± std over {len(seeds)} seeds" if len(seeds) > 1 else f"seed {seeds[0]}"
+    plot_bands(panels, path / "curves.png", title=f"{study.name} on {data} ({over})")
+    flows = {v: Records(r.runs[0].run_dir / "gradflow.csv", gradflow.FIELDS, "layer").read()
+             for v, r in results.items()}
+    plot_gradflow_grid({v: f for v, f in flows.items() if f}, path / "gradflow.png",
+                       title=f"gradient flow, seed {seeds[0]} (one line per epoch)")
+    return StudyResult(path, rows)
+
+
+def variant_row(variant: str, result: SeedsResult) -> dict[str, Any]:
+    """The table row of one variant: summary statistics plus curve-derived ones, and the doctor's rules."""
+    histories = [MetricsCSV(RunDir(run.run_dir).metrics).read() for run in result.runs]
+    finals = [h[-1]["train_acc"] for h in histories if h and isinstance(h[-1].get("train_acc"), float)]
+    to_90 = [e for h in histories if (e := epochs_to_fraction(h)) is not None]
+    stats = dict(result.metrics)
+    stats["final_train_acc"] = mean_std(finals) if finals else None
+    stats["epochs_to_90"] = mean_std(to_90) if to_90 else None
+    doctor = sorted({f["rule"] for run in result.runs for f in run.summary.get("doctor", [])})
+    return {"variant": variant, "seeds": len(result.runs), "status": result.status,
+            "stats": {key: stats.get(key) for _, key, _ in COLUMNS}, "doctor": doctor}
+
+
+def write_markdown(path: Path, study: Study, rows: list[dict[str, Any]], data: str, seeds: Sequence[int],
+                   overrides: Sequence[str]) -> None:
+    head = ["variant", *(title for title, _, _ in COLUMNS), "doctor"]
+    lines = [
+        f"# Study {study.name}", "", study.description, "",
+        f"- data: {data}; seeds: {', '.join(map(str, seeds))}; written {time.strftime('%Y-%m-%d %H:%M')}",
+        f"- overrides: {' '.join(overrides) or '(none)'}", "",
+        "| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+    ]
+    for row in rows:
+        cells = [fmt(row["stats"][key], spec) for _, key, spec in COLUMNS]
+        status = "" if row["status"] == "completed" else f" ({row['status']})"
+        lines.append(f"| {row['variant']}{status} | " + " | ".join(cells) + f" | {', '.join(row['doctor']) or '–'} |")
+    lines += ["", "![curves](curves.png)", "", "![gradient flow](gradflow.png)", ""]
+    path.write_text("\n".join(lines))

@@ -1,0 +1,24 @@
+"""A study: named variants of one base config, each run over the same seeds, compared in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from trainlab.registry import Registry
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    description: str
+    base: tuple[str, ...]  # overrides every variant shares
+    variants: dict[str, tuple[str, ...]]  # variant → its own overrides
+    data: Callable[[], str] = field(default=lambda: "digits")  # picks data.name when the study runs
+
+    def overrides(self, variant: str, extra: tuple[str, ...] = ()) -> list[str]:
+        """Base, the dataset, the variant's overrides, then `extra` (the caller's, which win)."""
+        return [*self.base, f"data.name={self.data()}", *self.variants[variant], *extra]
+
+
+STUDIES: Registry[Study] = Registry("study")
