@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trainlab.config.seq import CharLMOptions, Seq2SeqOptions, TransformerOptions
 from trainlab.config.vgg import VGGOptions
 
 Activation = Literal["relu", "tanh", "sigmoid", "leaky_relu", "gelu"]
@@ -77,6 +78,7 @@ class ResNetOptions(_Options):
 
 
 ModelOptions = Annotated[
-    LinearOptions | MLPOptions | ConvNetOptions | PyramidCNNOptions | ResNetOptions | VGGOptions,
+    LinearOptions | MLPOptions | ConvNetOptions | PyramidCNNOptions | ResNetOptions | VGGOptions
+    | Seq2SeqOptions | TransformerOptions | CharLMOptions,
     Field(discriminator="name"),
 ]

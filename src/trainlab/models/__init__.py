@@ -2,6 +2,7 @@
 
 from torch import nn
 
+import trainlab.models.seq  # noqa: F401  (register the sequence models)
 from trainlab.models import convnet, resnet, simple, vgg  # noqa: F401  (register the families)
 from trainlab.models.registry import MODELS
 from trainlab.models.vgg import AuxOutput
