@@ -23,7 +23,7 @@ from trainlab.engine import TASKS, Trainer, load_checkpoint, load_model_state
 from trainlab.engine.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from trainlab.engine.device import describe_device, resolve_device, seed_everything, versions
 from trainlab.errors import ConfigError
-from trainlab.evaluate import EvalResult, evaluate
+from trainlab.evaluation import EvalResult, evaluate
 from trainlab.models import count_params
 from trainlab.report import plot_curves
 from trainlab.runs import MetricsCSV, RunDir, RunLock, read_yaml, write_json, write_yaml

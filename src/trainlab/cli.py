@@ -10,14 +10,33 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from trainlab.errors import UserError
 
 if TYPE_CHECKING:
     from trainlab.config import Config
 
+
+class _DataGroup(TyperGroup):
+    """`trainlab data`: its commands (trainlab.data.math.cli) are imported when the group is used."""
+
+    def _real(self) -> TyperGroup:
+        from trainlab.data.math.cli import app as data_app
+
+        return typer.main.get_command(data_app)  # type: ignore[return-value]
+
+    def list_commands(self, ctx):  # type: ignore[no-untyped-def]
+        return self._real().list_commands(ctx)
+
+    def get_command(self, ctx, name):  # type: ignore[no-untyped-def]
+        return self._real().get_command(ctx, name)
+
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train, evaluate, diagnose and compare deep-learning experiments.")
+app.add_typer(typer.Typer(no_args_is_help=True), name="data", cls=_DataGroup,
+              help="Generate datasets (`trainlab data math --out DIR`).")
 console = Console()
 
 Args = Annotated[list[str] | None, typer.Argument(help="[CONFIG.yaml] then key=value overrides")]
@@ -121,10 +140,24 @@ def eval_(
     split: Annotated[str, typer.Option(help="test or val")] = "test",
     checkpoint: Annotated[str, typer.Option(help="best or last")] = "best",
     predictions: Annotated[Path | None, typer.Option(help="write an id,label CSV here")] = None,
+    beam: Annotated[int | None, typer.Option(min=1, help="beam width (seq2seq runs; default: decode.beam)")] = None,
 ) -> None:
-    """Loss, accuracy, per-class precision/recall/F1 and confusion matrix; several runs = ensemble."""
-    from trainlab.evaluate import evaluate
+    """Loss, accuracy, per-class precision/recall/F1 and confusion matrix; several runs = ensemble.
 
+    Sequence runs report their own metrics: seq2seq exact-match per module, char_lm perplexity."""
+    from trainlab.evaluation import evaluate, evaluate_task
+
+    if len(run_dirs) == 1 and (report := evaluate_task(run_dirs[0], split, checkpoint, beam=beam)) is not None:
+        for line in report.lines:
+            console.print(line, markup=False)
+        if report.rows:
+            table = Table(*report.columns, title=report.title)
+            for row in report.rows:
+                table.add_row(*row)
+            console.print(table)
+        return
+    if beam is not None:
+        raise UserError("--beam applies to seq2seq runs only", "leave out --beam for classification runs")
     r = evaluate(run_dirs, split=split, checkpoint=checkpoint, predictions=predictions)
     for member, acc in r.members:
         console.print(f"member {member}: acc {acc:.4f}")
@@ -142,6 +175,22 @@ def eval_(
     console.print(confusion)
     if predictions is not None:
         console.print(f"predictions: {predictions}")
+
+
+@app.command()
+def sample(
+    run_dir: Annotated[Path, typer.Argument(help="a char_lm or seq2seq run directory")],
+    prompt: Annotated[str, typer.Option(help="text to continue (char_lm) or question to answer (seq2seq)")],
+    length: Annotated[int, typer.Option(min=1, help="characters to generate (char_lm)")] = 200,
+    temperature: Annotated[float, typer.Option(min=0, help="softmax temperature; 0 = most likely (char_lm)")] = 1.0,
+    seed: Annotated[int | None, typer.Option(help="seed of the sampling (default: random)")] = None,
+    checkpoint: Annotated[str, typer.Option(help="best or last")] = "best",
+    beam: Annotated[int | None, typer.Option(min=1, help="beam width (seq2seq; default: decode.beam)")] = None,
+) -> None:
+    """Continue a prompt with a character language model, or answer a question with a seq2seq run."""
+    from trainlab.sample import sample as generate
+
+    typer.echo(generate(run_dir, prompt, length, temperature, checkpoint, seed, beam))
 
 
 @app.command()
@@ -197,13 +246,9 @@ def main() -> None:
         sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as e:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(2)
-        raise
+    except typer.TyperException as e:  # usage errors of the (vendored) click carry their own message
+        e.show()  # type: ignore[attr-defined]
+        sys.exit(getattr(e, "exit_code", 2))
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trainlab.config.models import MLPOptions, ModelOptions
+from trainlab.config.seq import DecodeConfig, MathDataConfig, TeacherForcingConfig, TextDataConfig, infer_task
 
 
 class Section(BaseModel):
@@ -30,7 +31,7 @@ class ToyConfig(Section):
 
 
 class DataConfig(Section):
-    name: Literal["digits", "fashion-mnist", "mnist", "cifar10", "cifar100", "toy"] = Field(
+    name: Literal["digits", "fashion-mnist", "mnist", "cifar10", "cifar100", "toy", "math", "text"] = Field(
         default="digits", description="dataset"
     )
     root: Path | None = Field(
@@ -43,6 +44,9 @@ class DataConfig(Section):
     normalize: bool = Field(default=True, description="standardise with train mean/std per channel")
     augment: AugmentConfig = Field(default_factory=AugmentConfig, description="batched augmentation")
     toy: ToyConfig = Field(default_factory=ToyConfig, description="options of data.name=toy")
+    math: MathDataConfig = Field(default_factory=MathDataConfig, description="options of data.name=math")
+    path: Path | None = Field(default=None, description="the text file of data.name=text")
+    text: TextDataConfig = Field(default_factory=TextDataConfig, description="options of data.name=text")
 
 
 class OptimConfig(Section):
@@ -100,11 +104,13 @@ class TrainConfig(Section):
     early_stop: EarlyStopConfig = Field(default_factory=EarlyStopConfig, description="early stopping")
     quiet: bool = Field(default=False, description="no progress bars (log lines only)")
     threads: int | None = Field(default=None, gt=0, description="CPU threads for torch (None = torch's default)")
+    teacher_forcing: TeacherForcingConfig = Field(
+        default_factory=TeacherForcingConfig, description="decoder inputs: target or own predictions (seq2seq)"
+    )
     seeds: list[int] | None = Field(
         default=None, min_length=1,
         description="run once per seed into sibling dirs <name>-seed<k>, aggregate in <name>-seeds (trainlab run)",
     )
-
 
 
 class DiagnoseConfig(Section):
@@ -120,11 +126,16 @@ class DiagnoseConfig(Section):
 
 
 class Config(Section):
-    task: Literal["classification"] = Field(default="classification", description="what is trained")
+    task: Literal["classification", "seq2seq", "char_lm"] = Field(
+        default="classification", description="what is trained (a sequence model implies its task)"
+    )
     data: DataConfig = Field(default_factory=DataConfig)
     model: Annotated[ModelOptions, Field(default_factory=MLPOptions)]
     optim: OptimConfig = Field(default_factory=OptimConfig)
     sched: SchedConfig = Field(default_factory=SchedConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    decode: DecodeConfig = Field(default_factory=DecodeConfig, description="answer generation (seq2seq)")
     diagnose: DiagnoseConfig = Field(default_factory=DiagnoseConfig)
+
+    _task_of_model = model_validator(mode="before")(infer_task)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
+import trainlab.engine.seq_tasks  # noqa: F401  (registers the seq2seq and char_lm tasks)
 from trainlab.config import validate
 from trainlab.engine import TASKS, load_checkpoint, load_model_state
 from trainlab.engine.device import resolve_device
@@ -75,6 +77,17 @@ def evaluate(run_dirs: list[Path | str], split: str = "test", checkpoint: str = 
         write_predictions(Path(predictions), pred)
     return EvalResult(split, classes, loss, float((pred == labels).mean()), p, r, f, s,
                       confusion_matrix(labels, pred, labels=range(k)), members if len(members) > 1 else [])
+
+
+def evaluate_task(run_dir: Path | str, split: str = "test", checkpoint: str = "best", device: str = "auto",
+                  beam: int | None = None) -> Any:
+    """The report of a run whose task evaluates itself (`evaluate_run`, e.g. seq2seq); None otherwise."""
+    run = RunDir.open(Path(run_dir))
+    cfg = validate(read_yaml(run.config))
+    evaluate_run = getattr(TASKS.get(cfg.task), "evaluate_run", None)
+    if evaluate_run is None:
+        return None
+    return evaluate_run(run, cfg, split=split, checkpoint=checkpoint, device=resolve_device(device), beam=beam)
 
 
 def write_predictions(path: Path, pred: np.ndarray) -> None:

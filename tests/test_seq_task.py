@@ -1,0 +1,231 @@
+"""Sequence tasks: config, metrics, teacher forcing, and end-to-end runs through the CLI."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from trainlab.config import load_config
+from trainlab.data.math import vocab as data_vocab
+from trainlab.engine.device import epoch_generator
+from trainlab.engine.seq_tasks import Seq2SeqTask, teacher_forcing_ratio, token_stats
+from trainlab.errors import ConfigError
+from trainlab.models.seq import tokens
+
+TINY = ["model.hidden_size=16", "model.embedding_size=8", "train.batch_size=16", "train.threads=1",
+        "train.quiet=true"]
+
+
+def write_math_dir(root: Path, n: int = 60) -> Path:
+    """Official layout with two hand-made modules, an interpolate and an extrapolate file."""
+    rng = random.Random(0)
+
+    def add(count: int, hi: int) -> str:
+        pairs = [(rng.randint(0, hi), rng.randint(0, hi)) for _ in range(count)]
+        return "".join(f"What is {a} + {b}?\n{a + b}\n" for a, b in pairs)
+
+    def parity(count: int) -> str:
+        return "".join(f"Is {k} even?\n{'True' if k % 2 == 0 else 'False'}\n"
+                       for k in (rng.randint(0, 99) for _ in range(count)))
+
+    for sub, files in {"train-easy": {"numbers__fake_add": add(n, 9), "numbers__fake_parity": parity(n)},
+                       "interpolate": {"numbers__fake_add": add(10, 9)},
+                       "extrapolate": {"numbers__fake_add_big": add(10, 99)}}.items():
+        (root / sub).mkdir(parents=True)
+        for name, text in files.items():
+            (root / sub / f"{name}.txt").write_text(text)
+    return root
+
+
+def test_special_ids_match_the_data_vocabulary() -> None:
+    assert (tokens.PAD, tokens.UNK, tokens.BOS, tokens.EOS) == (data_vocab.PAD, data_vocab.UNK, data_vocab.BOS,
+                                                                  data_vocab.EOS)
+
+
+def test_sequence_models_imply_their_task() -> None:
+    assert load_config(None, ["model.name=transformer", "data.name=math"]).task == "seq2seq"
+    assert load_config(None, ["model.name=char_lm", "data.name=text"]).task == "char_lm"
+    assert load_config(None, []).task == "classification"
+    with pytest.raises(ConfigError, match="rnn_impl=native"):
+        load_config(None, ["model.name=seq2seq", "model.cell=jordan"])
+
+
+def test_task_rejects_a_foreign_model_or_dataset(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"data\.name=math"):
+        Seq2SeqTask(load_config(None, ["model.name=seq2seq"]), torch.device("cpu"))
+    with pytest.raises(ConfigError, match=r"model\.name=seq2seq"):
+        Seq2SeqTask(load_config(None, ["task=seq2seq", "data.name=math"]), torch.device("cpu"))
+
+
+def test_token_stats_match_torch_cross_entropy() -> None:
+    torch.manual_seed(0)
+    logits = torch.randn(3, 5, 7)
+    target = torch.tensor([[4, 5, 3, 0, 0], [6, 3, 0, 0, 0], [4, 4, 4, 4, 3]])
+    for smoothing in (0.0, 0.1):
+        loss, stats = token_stats(logits, target, smoothing)
+        expected = F.cross_entropy(logits.transpose(1, 2), target, ignore_index=0, label_smoothing=smoothing)
+        torch.testing.assert_close(loss, expected)
+    nll = F.cross_entropy(logits.transpose(1, 2), target, ignore_index=0, reduction="sum")
+    torch.testing.assert_close(stats["loss"], nll)
+    assert stats["tokens"] == 10
+
+
+def test_teacher_forcing_schedules() -> None:
+    cfg = load_config(None, ["train.epochs=5", "train.teacher_forcing.schedule=linear",
+                             "train.teacher_forcing.min_ratio=0.2"]).train
+    assert [round(teacher_forcing_ratio(cfg, e), 3) for e in range(1, 6)] == [1.0, 0.8, 0.6, 0.4, 0.2]
+    cfg.teacher_forcing.schedule = "inverse_sigmoid"
+    ratios = [teacher_forcing_ratio(cfg, e) for e in range(1, 6)]
+    assert all(1 > a > b > 0 for a, b in itertools.pairwise(ratios))
+
+
+def test_task_knows_the_epoch_of_its_generator(tmp_path: Path) -> None:
+    cfg = load_config(None, ["model.name=seq2seq", "data.name=math", f"data.root={write_math_dir(tmp_path)}",
+                             "train.epochs=4", "train.seed=7"])
+    task = Seq2SeqTask(cfg, torch.device("cpu"))
+    assert [task._epoch(epoch_generator(7, e, torch.device("cpu"))) for e in (1, 3, 4)] == [1, 3, 4]
+    assert sorted(task.splits) == ["extrapolate", "interpolate", "test", "train", "val"]
+    assert len(task.splits["train"]) == 96  # 80% of 2 x 60
+
+
+def assert_one_line_error(r: subprocess.CompletedProcess[str] | tuple[int, str], needle: str) -> None:
+    code, err = (r.returncode, r.stderr) if isinstance(r, subprocess.CompletedProcess) else r
+    assert code == 2, err
+    assert needle in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def main_in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                    *args: str) -> tuple[int, str, str]:
+    """`trainlab ARGS` through cli.main in this process: (exit code, stdout, stderr)."""
+    from trainlab import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "_interrupt_on_sigterm", lambda: None)
+    monkeypatch.setattr(sys, "argv", ["trainlab", *args])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        cli_module.main()
+    out, err = capsys.readouterr()
+    return int(exit_info.value.code or 0), out, err
+
+
+@pytest.mark.slow
+def test_seq2seq_on_handwritten_files_writes_its_report(tmp_path: Path) -> None:
+    from trainlab import api
+    from trainlab.evaluation import evaluate_task
+
+    root = write_math_dir(tmp_path / "math")
+    cfg = load_config(None, ["model.name=seq2seq", "data.name=math", f"data.root={root}", "train.epochs=1",
+                             "model.attention=additive", "model.cell=lstm", "model.rnn_impl=native",
+                             "decode.samples=2", "diagnose.enabled=false", *TINY])
+    result = api.run(cfg, name="s2s", out=tmp_path / "runs")
+    run, summary = result.run_dir, result.summary
+    for name in ("vocab.json", "module_acc.md", "module_acc.csv", "samples.md", "plots/module_acc.png",
+                 "checkpoints/best.pt", "metrics.csv"):
+        assert (run / name).is_file(), name
+    assert summary["status"] == "completed"
+    assert summary["test_decoded_acc"] == pytest.approx(summary["test_acc"])  # greedy = teacher-forced argmax
+    assert set(summary["module_acc"]["test"]) == {"numbers__fake_add", "numbers__fake_parity"}
+    assert set(summary["module_acc"]["extrapolate"]) == {"numbers__fake_add_big"}
+    assert list(summary["splits"]) == ["train", "val", "test", "interpolate", "extrapolate"]
+    assert summary["splits"]["test"]["loss"] == pytest.approx(summary["test_loss"], rel=1e-5)
+    assert summary["splits"]["train"]["examples"] == 96 and not summary["splits"]["train"]["decoded"]
+    assert "## numbers__fake_parity" in (run / "samples.md").read_text()
+    table = (run / "module_acc.md").read_text()
+    assert "| **all** |" in table and "| interpolate | 10 |" in table
+    assert (run / "module_acc.csv").read_text().splitlines()[0].startswith("module,test n,test acc %")
+
+    report = evaluate_task(run, split="interpolate", beam=2, device="cpu")
+    assert "beam 2" in report.lines[0]
+    assert [row[0] for row in report.rows] == ["numbers__fake_add"]
+
+
+@pytest.mark.slow
+def test_cli_generates_trains_evaluates_and_samples(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """`trainlab data math` and `run` as real commands in subprocesses; `eval --beam` and `sample` through the
+    same entry point (cli.main) in this process, which saves two start-ups of torch."""
+    pytest.importorskip("mathematics_dataset")
+    from trainlab.sample import sample
+
+    modules = "numbers__place_value,numbers__is_factor"
+    r = cli("data", "math", "--modules", modules, "--per-module", "40", "--interpolate-per-module", "8",
+            "--workers", "1", "--out", "math")
+    assert r.returncode == 0, r.stderr
+    assert "generated 104 examples" in r.stdout  # 2 x 40 train, 2 x 8 interpolate, 8 extrapolate
+    r = cli("run", "model.name=seq2seq", "data.name=math", "data.root=math", "train.epochs=1", "decode.samples=1",
+            "model.cell=gru", "model.rnn_impl=torch", "diagnose.enabled=false", *TINY, "--name", "gen")
+    assert r.returncode == 0, r.stderr
+    run = tmp_path / "runs" / "gen"
+    summary = json.loads((run / "summary.json").read_text())
+    assert set(summary["module_acc"]["test"]) == set(modules.split(","))
+    assert set(summary["splits"]) == {"train", "val", "test", "interpolate", "extrapolate"}
+    assert (run / "plots" / "module_acc.png").stat().st_size > 1000
+
+    monkeypatch.chdir(tmp_path)  # where the subprocesses ran: the run's config says data.root=math
+    code, out, err = main_in_process(monkeypatch, capsys, "eval", str(run), "--split", "interpolate", "--beam", "2")
+    assert code == 0, err
+    assert "[interpolate, best, beam 2]: exact-match" in out
+    assert "numbers__is_factor" in out and "numbers__place_value" in out
+
+    question = "What is the units digit of 1234?"
+    code, out, err = main_in_process(monkeypatch, capsys, "sample", str(run), "--prompt", question, "--beam", "2")
+    assert code == 0, err
+    assert out == sample(run, question, beam=2) + "\n"  # the answer the run's model decodes
+
+
+@pytest.mark.slow
+def test_char_lm_trains_and_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from trainlab import api
+    from trainlab.evaluation import evaluate_task
+    from trainlab.sample import sample
+
+    text = tmp_path / "text.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 80)
+    cfg = load_config(None, ["model.name=char_lm", "data.name=text", f"data.path={text}", "data.text.seq_len=32",
+                             "train.epochs=6", "model.cell=gru", "diagnose.enabled=false", "optim.lr=0.02", *TINY])
+    result = api.run(cfg, name="lm", out=tmp_path / "runs")
+    assert result.status == "completed"
+    assert result.summary["test_ppl"] < 5  # a uniform guess over its 28 characters scores 28
+    assert "ppl" in evaluate_task(result.run_dir, device="cpu").lines[0]
+    assert "## temperature 0.5" in (result.run_dir / "samples.md").read_text()
+    out = sample(result.run_dir, "the ", length=20, temperature=0.5, seed=0)
+    assert out.startswith("the ") and len(out) == 24
+    assert sample(result.run_dir, "the ", length=20, temperature=0.5, seed=0) == out
+    args = ["sample", str(result.run_dir), "--prompt", "the ", "--length", "20", "--temperature", "0.5", "--seed", "0"]
+    assert main_in_process(monkeypatch, capsys, *args) == (0, out + "\n", "")
+    code, _, err = main_in_process(monkeypatch, capsys, "sample", str(result.run_dir), "--prompt", "")
+    assert_one_line_error((code, err), "the prompt is empty")
+
+
+def test_bad_sequence_input_exits_2_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    def call(*args: str) -> tuple[int, str]:
+        code, _, err = main_in_process(monkeypatch, capsys, *args)
+        return code, err
+
+    monkeypatch.chdir(tmp_path)  # no ./data/math to fall back on
+    monkeypatch.setenv("TRAINLAB_DATA", str(tmp_path / "no-data"))
+    out = ["--out", str(tmp_path / "runs")]
+    assert_one_line_error(call("run", "model.name=seq2seq", "model.cell=jordan", *out), "rnn_impl=native")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_one_line_error(call("run", "model.name=seq2seq", "data.name=math", f"data.root={empty}", *out),
+                          "no Mathematics files found")
+    assert_one_line_error(call("run", "model.name=char_lm", "data.name=text", *out), "set data.path=FILE")
+    assert_one_line_error(call("run", "model.name=char_lm", *out), "set data.name=text")
+    assert_one_line_error(call("run", "model.name=char_lm", "data.name=text", f"data.path={empty / 'no.txt'}",
+                               *out), "not found")
+    assert_one_line_error(call("run", "model.name=seq2seq", "data.name=text", *out), "set data.name=math")
+    assert_one_line_error(call("sample", str(tmp_path / "nowhere"), "--prompt", "x"), "nowhere")
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
