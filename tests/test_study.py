@@ -1,8 +1,8 @@
 """Multiple seeds and the VGG depth study: aggregates, config files, and the commands end to end.
 
 The two CLI runs are module fixtures that several tests read, which keeps this file fast:
-`trainlab study vgg-depth` runs in a subprocess (the real command), `trainlab run --seeds 2` through
-the CLI app in-process (the subprocess adds only interpreter start-up).
+`trainlab run --seeds 2` runs through the CLI app in-process, `trainlab study vgg-depth` in a
+subprocess (the real command), reusing the runs of the first.
 """
 
 import json
@@ -23,7 +23,6 @@ from trainlab.studies.aggregate import aggregate, curve_bands, epochs_to_fractio
 from trainlab.studies.seeds import finished
 
 CONFIGS = Path(__file__).parents[1] / "configs/studies/vgg_depth"
-TINY_VGG = ["model.name=vgg", "model.num_stages=2", "model.num_filters=4", "data.subset=200", "train.epochs=2"]
 
 
 def test_mean_std_and_aggregate_of_summaries():
@@ -66,13 +65,24 @@ def test_study_rejects_an_unknown_variant(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-# ------------------------------------------------- `trainlab run --seeds 2` (in-process: the CLI's own code path)
+# ------------------------------------------------------------------------------------- the commands end to end
+# `trainlab run --seeds 2` trains the study's VGG_08 (in-process, through the CLI app) where the study keeps its
+# runs; `trainlab study vgg-depth` (a real subprocess) then reuses them and trains only VGG_38 plain.
+STUDY = STUDIES.get("vgg-depth")
+TINY = ("data.name=digits", "data.subset=200", "train.epochs=2", "model.num_stages=2", "model.num_filters=4",
+        "diagnose.activations_every=1", "diagnose.histogram_every=1")
+
+
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    """A tiny VGG trained by the CLI for seeds 0 and 1: (runs directory, CLI output)."""
-    out = tmp_path_factory.mktemp("seeds")
-    args = [*TINY_VGG, "model.block_type=bn_residual", "model.blocks_per_stage=1", "diagnose.activations_every=1",
-            "diagnose.histogram_every=1", "--seeds", "2", "--name", "v", "--out", str(out)]
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("study")
+
+
+@pytest.fixture(scope="module")
+def seeded(workdir):
+    """(directory of the runs, CLI output) of `trainlab run <the study's vgg08> --seeds 2`."""
+    out = workdir / "s/vgg-depth"
+    args = [*STUDY.overrides("vgg08", TINY), "--seeds", "2", "--name", "vgg08", "--out", str(out)]
     r = CliRunner().invoke(app, ["run", *args])
     assert r.exit_code == 0, r.output
     return out, r.output
@@ -80,34 +90,35 @@ def seeded(tmp_path_factory):
 
 def test_run_with_seeds_writes_siblings_and_an_aggregate(seeded):
     runs, output = seeded
-    assert sorted(p.name for p in runs.iterdir()) == ["v-seed0", "v-seed1", "v-seeds"]
-    summaries = [json.loads((runs / f"v-seed{k}/summary.json").read_text()) for k in (0, 1)]
+    assert {"vgg08-seed0", "vgg08-seed1", "vgg08-seeds"} <= {p.name for p in runs.iterdir()}
+    assert not (runs / "vgg08-seed2").exists()
+    summaries = [json.loads((runs / f"vgg08-seed{k}/summary.json").read_text()) for k in (0, 1)]
     assert [s["seed"] for s in summaries] == [0, 1] and [s["model"] for s in summaries] == ["vgg", "vgg"]
     assert summaries[0]["test_loss"] != summaries[1]["test_loss"]  # two seeds, two different nets
-    agg = json.loads((runs / "v-seeds/aggregate.json").read_text())
-    assert agg["runs"] == ["v-seed0", "v-seed1"] and agg["seeds"] == [0, 1]
+    agg = json.loads((runs / "vgg08-seeds/aggregate.json").read_text())
+    assert agg["runs"] == ["vgg08-seed0", "vgg08-seed1"] and agg["seeds"] == [0, 1]
     test_acc = agg["metrics"]["test_acc"]
     assert test_acc["values"] == [s["test_acc"] for s in summaries]
     assert test_acc["mean"] == pytest.approx(np.mean(test_acc["values"]))
     assert test_acc["std"] == pytest.approx(np.std(test_acc["values"], ddof=1))
-    assert "| test_acc |" in (runs / "v-seeds/aggregate.md").read_text()
-    assert (runs / "v-seeds/curves.png").stat().st_size > 1000
+    assert "| test_acc |" in (runs / "vgg08-seeds/aggregate.md").read_text()
+    assert (runs / "vgg08-seeds/curves.png").stat().st_size > 1000
     assert "aggregate:" in output
-    cfg = load_config(runs / "v-seed1/config.yaml")
+    cfg = load_config(runs / "vgg08-seed1/config.yaml")
     assert cfg.train.seed == 1 and cfg.train.seeds is None  # each sibling is an ordinary one-seed run
-    assert finished(runs / "v-seed1", cfg) is not None  # a study reuses it
-    assert finished(runs / "v-seed1", load_config(None, ["train.seed=1"])) is None  # not another config
+    assert finished(runs / "vgg08-seed1", cfg) is not None  # a study reuses it
+    assert finished(runs / "vgg08-seed1", load_config(None, ["train.seed=1"])) is None  # not another config
 
 
 def test_every_run_writes_the_diagnosis_files(seeded):
     runs, output = seeded
     for k in (0, 1):
-        run = runs / f"v-seed{k}"
+        run = runs / f"vgg08-seed{k}"
         for name in ("gradflow.png", "gradflow_heatmap.png", "activations.png", "filters.png", "confusion.png"):
             assert (run / "plots" / name).stat().st_size > 1000, name
         grads = Records(run / "gradflow.csv", gradflow.FIELDS, "layer").read()
-        assert {g["epoch"] for g in grads} == {1, 2} and grads[0]["layer"] == "entry.conv"
-        assert grads[-1]["layer"] == "classifier.linear" and len(grads) == 2 * 10  # 9 convs + 1 linear, 2 epochs
+        assert [(g["epoch"], g["layer"]) for g in grads][:2] == [(1, "entry.conv"), (1, "stage1.reduce.conv1")]
+        assert len(grads) == 2 * 6 and grads[-1]["layer"] == "classifier.linear"  # 5 convs + 1 linear, 2 epochs
         acts = Records(run / "activations.csv", ("epoch", "block", "mean", "std", "dead_fraction"), "block").read()
         assert {a["epoch"] for a in acts} == {1, 2} and acts[0]["block"] == "entry"
         summary = json.loads((run / "summary.json").read_text())
@@ -121,14 +132,18 @@ def test_every_run_writes_the_diagnosis_files(seeded):
     assert output.count("doctor:") >= 2  # printed at the end of each run
 
 
-# ------------------------------------------------- `trainlab study vgg-depth` (one subprocess, 2 variants × 2 seeds)
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    cwd = tmp_path_factory.mktemp("study")
-    r = run_cli("study", "vgg-depth", "--variants", "vgg08,vgg38_plain", "--seeds", "2", "--out", "s",
-                "data.name=digits", *TINY_VGG[1:], cwd=cwd)
+def study(workdir, seeded):
+    r = run_cli("study", "vgg-depth", "--variants", "vgg08,vgg38_plain", "--seeds", "2", "--out", "s", *TINY,
+                cwd=workdir)
     assert r.returncode == 0, r.stderr
-    return cwd / "s/vgg-depth", r
+    return workdir / "s/vgg-depth", r
+
+
+def test_study_reuses_completed_runs(study, seeded):
+    _, r = study
+    assert "run vgg38_plain-seed0:" in r.stdout and "run vgg38_plain-seed1:" in r.stdout
+    assert "run vgg08-seed" not in r.stdout  # trained by `trainlab run --seeds 2` above, with the same config
 
 
 def test_study_command_writes_its_table(study):

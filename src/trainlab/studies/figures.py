@@ -40,7 +40,7 @@ def plot_gradflow_grid(panels: dict[str, Sequence[dict[str, Any]]], path: Path, 
     """Each label's gradient flow (mean |grad| per layer, one line per epoch) side by side, shared log axis."""
     cols = min(len(panels), 4) or 1
     rows_of_panels = math.ceil(len(panels) / cols)
-    fig = Figure(figsize=(4.5 * cols, 4.6 * rows_of_panels))
+    fig = Figure(figsize=(4.5 * cols, 4.6 * rows_of_panels), layout="constrained")  # no label under a title
     first = None
     for i, (label, rows) in enumerate(panels.items()):
         ax = fig.add_subplot(rows_of_panels, cols, i + 1, sharey=first)

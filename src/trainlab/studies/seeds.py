@@ -64,7 +64,8 @@ def write_aggregate(path: Path, runs: Sequence[api.RunResult], title: str = "") 
     metrics = aggregate([r.summary for r in runs])
     write_json(path / "aggregate.json", {"runs": [r.run_dir.name for r in runs],
                                          "seeds": [r.summary.get("seed") for r in runs], "metrics": metrics})
-    lines = [f"# {title or path.name}: {len(runs)} seeds", "", "| metric | mean ± std | values |", "|---|---|---|"]
+    seeds = f"{len(runs)} seeds" if len(runs) > 1 else "1 seed"
+    lines = [f"# {title or path.name}: {seeds}", "", "| metric | mean ± std | values |", "|---|---|---|"]
     for key, stat in metrics.items():
         spec = ".2e" if 0 < abs(stat["mean"]) < 1e-3 else ".4f"
         values = ", ".join(format(v, ".4g") for v in stat["values"])
@@ -76,5 +77,6 @@ def write_aggregate(path: Path, runs: Sequence[api.RunResult], title: str = "") 
         split, metric = key.split("_", 1)
         panels.setdefault(metric, {})[split] = band
     if panels:
-        plot_bands(panels, path / "curves.png", title=f"{title or path.name} (mean ± std over {len(runs)} seeds)")
+        over = f"mean ± std over {seeds}" if len(runs) > 1 else seeds
+        plot_bands(panels, path / "curves.png", title=f"{title or path.name} ({over})")
     return metrics
