@@ -19,7 +19,7 @@ from rich.logging import RichHandler
 
 from trainlab.config import Config, config_to_dict, validate
 from trainlab.diagnose import Diagnosis
-from trainlab.engine import TASKS, Trainer, load_checkpoint, load_model_state
+from trainlab.engine import TASKS, Task, Trainer, load_checkpoint, load_model_state
 from trainlab.engine.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from trainlab.engine.device import describe_device, resolve_device, seed_everything, versions
 from trainlab.errors import ConfigError
@@ -53,9 +53,10 @@ def run(cfg: Config, name: str | None = None, out: Path | str = "runs", overwrit
     if cfg.train.seeds:
         raise ConfigError(f"train.seeds={cfg.train.seeds} asks for one run per seed",
                           "use trainlab.studies.run_seeds(cfg, cfg.train.seeds) or `trainlab run`")
+    task = prepare_task(cfg)  # data problems surface before anything on disk is touched
     run_dir = RunDir.create(Path(out) / (name or default_name(cfg)), overwrite=overwrite)
     write_yaml(run_dir.config, config_to_dict(cfg))
-    return _train(cfg, run_dir, resume_from=None, console=console, extra_callbacks=callbacks)
+    return _train(cfg, run_dir, resume_from=None, console=console, extra_callbacks=callbacks, task=task)
 
 
 def resume(path: Path | str, console: Console | None = None) -> RunResult:
@@ -68,10 +69,10 @@ def resume(path: Path | str, console: Console | None = None) -> RunResult:
 
 
 def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, console: Console | None,
-           extra_callbacks: tuple[Callback, ...]) -> RunResult:
+           extra_callbacks: tuple[Callback, ...], task: Task | None = None) -> RunResult:
     console = console or Console()
     with RunLock(run_dir.path), _logging(run_dir, console, cfg.train.quiet):
-        trainer, diagnosis = build_trainer(cfg, run_dir, console, extra_callbacks)
+        trainer, diagnosis = build_trainer(cfg, run_dir, console, extra_callbacks, task)
         model, device = trainer.module, trainer.device
         if resume_from is not None:
             trainer.restore(resume_from)
@@ -93,14 +94,19 @@ def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, con
     return RunResult(run_dir.path, status, summary)
 
 
-def build_trainer(cfg: Config, run_dir: RunDir, console: Console, extra_callbacks: tuple[Callback, ...] = ()
-                  ) -> tuple[Trainer, Diagnosis | None]:
-    """Seed, pick the device, build task, model and the standard callbacks: the trainer `run` uses."""
+def prepare_task(cfg: Config) -> Task:
+    """Threads, seeds, device, then the task with its data loaded (the model comes next)."""
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     seed_everything(cfg.train.seed, cfg.train.deterministic)
-    device = resolve_device(cfg.train.device)
-    task = TASKS.get(cfg.task)(cfg, device)
+    return TASKS.get(cfg.task)(cfg, resolve_device(cfg.train.device))
+
+
+def build_trainer(cfg: Config, run_dir: RunDir, console: Console, extra_callbacks: tuple[Callback, ...] = (),
+                  task: Task | None = None) -> tuple[Trainer, Diagnosis | None]:
+    """The trainer `run` uses: task (from `prepare_task` unless given), model and the standard callbacks."""
+    task = task or prepare_task(cfg)
+    device = task.device
     model = task.build_model()
     diagnosis = Diagnosis(cfg.diagnose, run_dir) if cfg.diagnose.enabled else None
     # Diagnosis before TensorBoard: its on_fit_end writes histograms before TensorBoard's closes the writer.
@@ -115,7 +121,7 @@ def _finish(trainer: Trainer, run_dir: RunDir, status: str) -> dict[str, Any]:
     """Summary fields after training: best epoch, test metrics of the best weights, plots."""
     rows = MetricsCSV(run_dir.metrics).read()
     out: dict[str, Any] = {
-        "status": status, "epochs_completed": trainer.state.epoch, "wall_time_s": round(trainer.state.wall_time_s, 3),
+        "status": status, "epochs_completed": trainer.saved_epoch, "wall_time_s": round(trainer.state.wall_time_s, 3),
         "monitor": trainer.monitor, "best_epoch": trainer.state.best_epoch,
     }
     out |= {k: v for k, v in best_row(rows, trainer.state.best_epoch).items() if k.startswith("val_")}

@@ -35,6 +35,8 @@ class Task(ABC):
 
     #: metric names (without the split prefix) shown in logs and metrics.csv
     metrics: tuple[str, ...] = ("loss",)
+    #: where the task's batches live (the model is moved there)
+    device: torch.device
 
     @abstractmethod
     def build_model(self) -> nn.Module:
@@ -77,7 +79,7 @@ class ClassificationTask(Task):
     metrics = ("loss", "acc")
 
     def __init__(self, cfg: Config, device: torch.device) -> None:
-        self.cfg = cfg
+        self.cfg, self.device = cfg, device
         self.data = data = load_dataset(cfg.data)
         self.loss_fn = build_loss(cfg.loss)
         cl = cfg.train.channels_last
