@@ -53,6 +53,12 @@ def test_existing_run_dir_is_refused_and_left_intact(cli, tmp_path):
     r = cli("run", *FAST, "train.epochs=1", "--name", "r")
     assert_one_line_error(r, "already exists")
     assert (tmp_path / "runs/r/summary.json").read_text() == summary
+    missing = ["data.name=cifar10", "data.download=false", "data.root=/nonexistent"]
+    r = cli("run", *FAST, *missing, "--name", "r", "--overwrite", env={"TRAINLAB_DATA": "/nonexistent"})
+    assert_one_line_error(r, "cifar10 files not found")  # refused before the old run is replaced
+    assert (tmp_path / "runs/r/summary.json").read_text() == summary
+    assert_one_line_error(cli("run", *missing, "--name", "fresh", env={"TRAINLAB_DATA": "/nonexistent"}), "not found")
+    assert not (tmp_path / "runs/fresh").exists()  # no half-made run directory blocks the next attempt
     assert cli("run", *FAST, "train.epochs=1", "--name", "r", "--overwrite").returncode == 0
 
 
@@ -159,3 +165,15 @@ def test_a_locked_run_dir_is_refused(cli, tmp_path):
 
     with RunLock(tmp_path / "runs/l"):
         assert_one_line_error(cli("resume", "runs/l"), "locked by another process")
+
+
+def test_compare_shows_numpy_and_torch_runs_side_by_side(cli, tmp_path):
+    assert cli("run", *FAST, "train.epochs=2", "--name", "torch").returncode == 0
+    r = cli("scratch", "run", "model.name=two_layer", "train.epochs=2", "--name", "numpy")
+    assert r.returncode == 0, r.stderr
+    r = cli("compare", "runs/torch", "runs/numpy")
+    assert r.returncode == 0, r.stderr
+    table = r.stdout
+    assert "torch" in table and "numpy" in table and "test_acc" in table
+    accs = [json.loads((tmp_path / f"runs/{n}/summary.json").read_text())["test_acc"] for n in ("torch", "numpy")]
+    assert all(f"{a:.4g}" in table for a in accs)

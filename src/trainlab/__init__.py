@@ -3,7 +3,7 @@
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):  # noqa: ANN202  (lazy: `import trainlab` stays light, torch-free)
+def __getattr__(name: str):
     if name in ("run", "resume", "evaluate", "RunResult"):
         from trainlab import api
 

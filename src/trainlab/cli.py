@@ -13,6 +13,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from trainlab.errors import UserError
+from trainlab.scratch.cli import app as scratch_app
 
 if TYPE_CHECKING:
     from trainlab.config import Config
@@ -37,6 +38,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Train, evaluate, diagnose and compare deep-learning experiments.")
 app.add_typer(typer.Typer(no_args_is_help=True), name="data", cls=_DataGroup,
               help="Generate datasets (`trainlab data math --out DIR`).")
+app.add_typer(scratch_app, name="scratch", help="The from-scratch NumPy engine (`trainlab scratch run`).")
 console = Console()
 
 Args = Annotated[list[str] | None, typer.Argument(help="[CONFIG.yaml] then key=value overrides")]
@@ -52,7 +54,7 @@ def _split_args(args: list[str] | None) -> tuple[Path | None, list[str]]:
 
 def _fmt(v: object) -> str:
     if isinstance(v, float):
-        return f"{v:.4f}" if abs(v) < 1000 else f"{v:,.0f}"
+        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:,.0f}"
     return "" if v is None else str(v)
 
 
@@ -199,9 +201,14 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="run directories
     from trainlab.runs.compare import compare_runs
 
     columns, rows = compare_runs(run_dirs)
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*[_fmt(v) for v in row])
+    if len(rows) <= 6:  # few runs: one row per key reads best
+        table = Table("", *[str(r[0]) for r in rows])
+        for i, col in enumerate(columns[1:], start=1):
+            table.add_row(col, *[_fmt(r[i]) for r in rows])
+    else:
+        table = Table(*[c.rsplit(".", 1)[-1] for c in columns])
+        for row in rows:
+            table.add_row(*[_fmt(v) for v in row])
     console.print(table)
 
 
@@ -209,12 +216,17 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="run directories
 def config_(
     args: Args = None,
     options: Annotated[bool, typer.Option("--options", help="list every option with default and meaning")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="with --options: a Markdown table")] = False,
 ) -> None:
     """Print the fully resolved, validated config (YAML)."""
     import yaml
 
     from trainlab.config import config_to_dict, describe_options, load_config
+    from trainlab.config.describe import options_markdown
 
+    if options and markdown:
+        typer.echo(options_markdown(), nl=False)
+        return
     if options:
         table = Table("key", "default", "description")
         for key, default, desc in describe_options():
@@ -236,7 +248,8 @@ def _interrupt_on_sigterm() -> None:
 def main() -> None:
     _interrupt_on_sigterm()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns a typer.Exit's code here instead of raising it
+        sys.exit(code if isinstance(code, int) else 0)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -38,3 +38,11 @@ def _walk(model: type[BaseModel], prefix: str, skip: set[str] = frozenset()) -> 
             default = field.get_default(call_default_factory=True)
             rows.append((f"{prefix}.{name}", repr(default), field.description or ""))
     return rows
+
+
+def options_markdown() -> str:
+    """The options table of docs/cli.md (a test keeps that file in step with the schema)."""
+    lines = ["| key | default | description |", "|---|---|---|"]
+    for key, default, desc in describe_options():
+        lines.append(f"| `{key}` | `{default}` | {desc.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
