@@ -95,7 +95,8 @@ def main() -> None:
     b, e = statistics.median(bare_t), statistics.median(engine_t)
     print(f"bare loop: median {b:.3f}s  (runs: {', '.join(f'{t:.3f}' for t in bare_t)})")
     print(f"engine:    median {e:.3f}s  (runs: {', '.join(f'{t:.3f}' for t in engine_t)})")
-    print(f"ratio engine/bare: {e / b:.3f}  (target <= 1.03)")
+    print(f"ratio engine/bare: {e / b:.3f} of medians, {min(engine_t) / min(bare_t):.3f} of best runs"
+          "  (target <= 1.03)")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-import trainlab.engine.seq_tasks  # noqa: F401  (registers the seq2seq and char_lm tasks)
 from trainlab.config import validate
 from trainlab.engine import TASKS, load_checkpoint, load_model_state
 from trainlab.engine.device import resolve_device
