@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from trainlab.evaluation import EvalResult, evaluate
 from trainlab.models import count_params
 from trainlab.report import plot_curves
 from trainlab.runs import MetricsCSV, RunDir, RunLock, read_yaml, write_json, write_yaml
+from trainlab.runs.log import log_to
 from trainlab.runs.summary import best_row
 
 log = logging.getLogger("trainlab")
@@ -71,7 +70,7 @@ def resume(path: Path | str, console: Console | None = None) -> RunResult:
 def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, console: Console | None,
            extra_callbacks: tuple[Callback, ...], task: Task | None = None) -> RunResult:
     console = console or Console()
-    with RunLock(run_dir.path), _logging(run_dir, console, cfg.train.quiet):
+    with RunLock(run_dir.path), log_to(log, run_dir.log, _console_handler(console)):
         trainer, diagnosis = build_trainer(cfg, run_dir, console, extra_callbacks, task)
         model, device = trainer.module, trainer.device
         if resume_from is not None:
@@ -139,23 +138,8 @@ def _finish(trainer: Trainer, run_dir: RunDir, status: str) -> dict[str, Any]:
     return out
 
 
-@contextmanager
-def _logging(run_dir: RunDir, console: Console, quiet: bool) -> Iterator[None]:
-    """Log to train.log (always) and to the console (rich), for the duration of a run."""
-    file_handler = logging.FileHandler(run_dir.log, mode="a")
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
-    console_handler = RichHandler(console=console, show_path=False, show_level=False, markup=False,
-                                  log_time_format="[%X]")
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    log.addHandler(file_handler)
-    log.addHandler(console_handler)
-    try:
-        yield
-    finally:
-        log.removeHandler(file_handler)
-        log.removeHandler(console_handler)
-        file_handler.close()
+def _console_handler(console: Console) -> RichHandler:
+    return RichHandler(console=console, show_path=False, show_level=False, markup=False, log_time_format="[%X]")
 
 
 __all__ = ["EvalResult", "RunResult", "evaluate", "resume", "run"]

@@ -8,8 +8,6 @@ import logging
 import platform
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from trainlab.runs import MetricsCSV, RunDir, RunLock, write_json, write_yaml
+from trainlab.runs.log import log_to
 from trainlab.scratch.config import ScratchConfig
 from trainlab.scratch.data import load_arrays
 from trainlab.scratch.plots import plot_curves, plot_filters
@@ -77,7 +76,7 @@ def run_experiment(
         callback=on_epoch,
     )
     start = time.perf_counter()
-    with RunLock(rd.path), _logging(rd.log), threadpool_limits(cfg.train.threads):
+    with RunLock(rd.path), log_to(log, rd.log, logging.StreamHandler(sys.stdout)), threadpool_limits(cfg.train.threads):
         log.info(
             "run %s: %s on %s %s, %d parameters, numpy %s",
             rd.path.name,
@@ -118,21 +117,3 @@ def run_experiment(
             plot_curves(solver.history, rd.plots / "curves.png", title=rd.path.name)
         plot_filters(model.params["W1"], input_shape, rd.plots / "filters.png")
     return rd.path, summary
-
-
-@contextmanager
-def _logging(path: Path) -> Iterator[None]:
-    """Log lines to ``path`` (with times) and to stdout, for the duration of a run."""
-    file_handler = logging.FileHandler(path, mode="a")
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
-    stream_handler = logging.StreamHandler(sys.stdout)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    log.addHandler(file_handler)
-    log.addHandler(stream_handler)
-    try:
-        yield
-    finally:
-        log.removeHandler(file_handler)
-        log.removeHandler(stream_handler)
-        file_handler.close()
