@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import platform
 import statistics
 import tempfile
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from machine import machine
 from rich.console import Console
 
 from trainlab.api import build_trainer
@@ -79,8 +79,7 @@ def main() -> None:
     data = load_dataset(cfg.data)
     x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     xv, yv = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
-    print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(machine())
     diagnosis = "on" if cfg.diagnose.enabled else "off"
     print(f"workload: {cfg.data.name} ({len(y)} train, {len(yv)} val), {cfg.model.name} {cfg.model.hidden}, "
           f"batch {cfg.train.batch_size}, {cfg.train.epochs} epoch(s), diagnosis {diagnosis}")

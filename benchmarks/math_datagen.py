@@ -14,25 +14,16 @@ import argparse
 import importlib
 import math
 import os
-import platform
 import resource
 import tempfile
 import time
 
 import sympy
+from machine import machine
 
 from trainlab.data.math import catalog, speedups
 from trainlab.data.math.generation import generate
 from trainlab.data.math.worker import sample_chunk
-
-
-def machine() -> str:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"{platform.platform()} | {platform.processor() or platform.machine()} | "
-        f"python {platform.python_version()} | {os.cpu_count()} CPUs ({cpus} usable) | "
-        f"load average {load_average()}"
-    )
 
 
 def load_average() -> str:
@@ -63,7 +54,7 @@ def main() -> None:
     parser.add_argument("--warm-per-module", type=int, default=500)
     args = parser.parse_args()
     modules = list(catalog.DEFAULT_MODULES)
-    print(f"machine: {machine()}")
+    print(machine())
 
     with tempfile.TemporaryDirectory() as out:
         per_module = math.ceil(args.examples / len(modules))

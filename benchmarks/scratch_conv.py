@@ -12,15 +12,14 @@ imported here only.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from machine import machine
+from threadpoolctl import threadpool_limits
 
 from trainlab.scratch import conv, pool
 
@@ -38,16 +37,6 @@ def best_time(fn: Callable[[], Any], repeats: int) -> float:
 def fwd_bwd(forward: Callable[..., Any], backward: Callable[..., Any], args: tuple[Any, ...], dout: np.ndarray) -> Any:
     out, cache = forward(*args)
     return out, backward(dout, cache)
-
-
-def machine() -> str:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    blas = ", ".join(f"{p['internal_api']} {p['num_threads']} threads" for p in threadpool_info())
-    load = " ".join(f"{v:.1f}" for v in os.getloadavg())
-    return (
-        f"{platform.platform()}; {platform.processor() or platform.machine()}; CPUs usable {cpus} of "
-        f"{os.cpu_count()}; load average {load}; python {platform.python_version()}; numpy {np.__version__} ({blas})"
-    )
 
 
 def bench_conv(repeats: int, naive_repeats: int) -> None:

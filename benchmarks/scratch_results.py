@@ -13,29 +13,18 @@ Prints the machine first. BLAS threads default to 1, as in `trainlab scratch run
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from machine import machine
+from threadpoolctl import threadpool_limits
 
 from trainlab.config.schema import DataConfig
 from trainlab.scratch import ConvNet, Model, Solver, TwoLayerNet
 from trainlab.scratch.data import Arrays, load_arrays
 
 FASHION_ROOT = Path("/usr/share/datasets/fashion-mnist")
-
-
-def machine() -> str:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    blas = ", ".join(f"{p['internal_api']} {p['num_threads']} threads" for p in threadpool_info())
-    load = " ".join(f"{v:.1f}" for v in os.getloadavg())
-    return (
-        f"{platform.platform()}; {platform.processor() or platform.machine()}; CPUs usable {cpus} of "
-        f"{os.cpu_count()}; load average {load}; python {platform.python_version()}; numpy {np.__version__} ({blas})"
-    )
 
 
 def train(model: Model, data: Arrays, verbose: bool, **solver_kw: object) -> tuple[Solver, float, float]:

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 from pathlib import Path
 
 import torch
+from machine import machine
 
 from trainlab.config.seq import Seq2SeqOptions, TransformerOptions
 from trainlab.models.seq.seq2seq import Seq2Seq
@@ -30,18 +30,6 @@ from trainlab.models.seq.tokens import BOS, EOS, PAD
 from trainlab.models.seq.transformer import TransformerSeq2Seq
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-
-
-def machine() -> str:
-    cpu = platform.processor() or "?"
-    info = Path("/proc/cpuinfo")
-    if info.is_file():
-        cpu = next((line.split(":", 1)[1].strip() for line in info.read_text().splitlines()
-                    if line.startswith("model name")), cpu)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    gpu = f" | {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
-    return (f"{platform.platform()} | {cpu} | {os.cpu_count()} CPUs | torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads | load average {load:.2f}{gpu}")
 
 
 def synthetic_batches(n: int, batch: int, vocab: int, seed: int = 0) -> list[Batch]:
