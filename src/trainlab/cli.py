@@ -248,7 +248,8 @@ def _interrupt_on_sigterm() -> None:
 
 def main() -> None:
     # Idle OpenMP threads sleep instead of spinning (read when torch loads, so before any command runs).
-    # On a CPU shared with other jobs, spinning threads made epochs ten times slower; alone, no measurable cost.
+    # On a CPU shared with other jobs spinning made epochs ten times slower; on an idle one sleeping costs
+    # ~15% (docs/benchmarks.md). OMP_WAIT_POLICY=ACTIVE in the environment restores spinning.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     _interrupt_on_sigterm()
     try:
