@@ -115,3 +115,24 @@ def test_sgd_momentum_and_nesterov_reach_torch():
     cfg = load_config(None, ["optim.name=sgd", "optim.momentum=0.8", "optim.nesterov=true"]).optim
     group = build_optimizer(torch.nn.Linear(2, 1), cfg).param_groups[0]
     assert group["momentum"] == 0.8 and group["nesterov"] is True
+
+
+def test_evaluation_counts_the_confusion_matrix_of_the_predictions():
+    from sklearn.metrics import confusion_matrix
+
+    from trainlab.engine import ClassificationTask
+
+    torch.manual_seed(0)
+    task = ClassificationTask(load_config(None, ["model.name=mlp", "model.hidden=[16]"]), torch.device("cpu"))
+    model = task.build_model().eval()
+    sums: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        for batch in task.eval_batches("test"):
+            for k, v in task.step(model, batch)[1].items():
+                sums[k] = sums[k] + v if k in sums else v
+    probs, labels = task.predict(model, "test")
+    expected = confusion_matrix(labels, probs.argmax(1), labels=range(10))
+    assert sums["confusion"].view(10, 10).numpy().tolist() == expected.tolist()
+    assert int(sums["confusion"].sum()) == len(labels) == int(sums["count"])
+    model.train()
+    assert "confusion" not in task.step(model, next(task.train_batches(torch.Generator())))[1]

@@ -132,8 +132,9 @@ def _finish(trainer: Trainer, run_dir: RunDir, status: str) -> dict[str, Any]:
     best = run_dir.checkpoint("best")
     if status in ("completed", "early_stopped") and best.is_file() and trainer.task.has_split("test"):
         load_model_state(trainer.module, load_checkpoint(best, trainer.device), best)
-        out |= {f"test_{k}": v for k, v in trainer.evaluate("test").items()}
-        out |= trainer.task.final_report(trainer.module, run_dir)
+        test = trainer.eval_sums("test")
+        out |= {f"test_{k}": v for k, v in trainer.task.summarize(test).items()}
+        out |= trainer.task.final_report(trainer.module, run_dir, test)
         log.info("test: %s", "  ".join(f"{k} {v:.4f}" for k, v in out.items() if k.startswith("test_")))
     return out
 

@@ -175,7 +175,7 @@ class Seq2SeqTask(_SeqTask):
                 hyps[i] = self.vocab.decode(row)
         return Scored(split, data.examples, hyps)
 
-    def final_report(self, model: nn.Module, run_dir: RunDir) -> dict[str, Any]:
+    def final_report(self, model: nn.Module, run_dir: RunDir, test: Stats) -> dict[str, Any]:
         """vocab.json, module_acc.{md,csv}, samples.md, plots/module_acc.png; per-split and per-module fields."""
         self.vocab.save(run_dir.path / VOCAB_FILE)
         decoding = _decoding_name(self.cfg.decode.beam)
@@ -242,7 +242,7 @@ class CharLMTask(_SeqTask):
         loss = float(sums["loss"]) / tokens
         return {"loss": loss, "acc": float(sums["correct_chars"]) / tokens, "ppl": math.exp(min(loss, 50.0))}
 
-    def final_report(self, model: nn.Module, run_dir: RunDir) -> dict[str, Any]:
+    def final_report(self, model: nn.Module, run_dir: RunDir, test: Stats) -> dict[str, Any]:
         """vocab.json and samples.md (continuations of test-text prompts)."""
         from trainlab.sample import continue_text
 

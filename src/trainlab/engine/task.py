@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import confusion_matrix
 from torch import nn
 
 from trainlab.config.schema import Config
@@ -64,8 +63,9 @@ class Task(ABC):
     @abstractmethod
     def has_split(self, split: str) -> bool: ...
 
-    def final_report(self, model: nn.Module, run_dir: RunDir) -> dict[str, Any]:
-        """Extra files and summary fields after training (best weights loaded)."""
+    def final_report(self, model: nn.Module, run_dir: RunDir, test: Stats) -> dict[str, Any]:
+        """Extra files and summary fields after training (best weights loaded); `test` holds the test
+        split's summed step statistics, already computed for the test metrics."""
         return {}
 
     def examples(self, batch: Batch) -> int:
@@ -103,9 +103,12 @@ class ClassificationTask(Task):
         out = model(x)
         logits = out.logits if isinstance(out, AuxOutput) else out
         loss = self.loss_fn(logits, y)
-        n = torch.tensor(len(y), device=y.device)
-        correct = (logits.argmax(dim=-1) == y).sum()
-        stats = {"loss": loss.detach().float() * n, "correct": correct, "count": n}
+        n = torch.full((), len(y), device=y.device)  # made on the device: no host-to-device copy per step
+        pred = logits.argmax(dim=-1)
+        stats = {"loss": loss.detach().float() * n, "correct": (pred == y).sum(), "count": n}
+        if not model.training:  # evaluation also counts (true, predicted) pairs: the confusion matrix
+            k = logits.shape[-1]
+            stats["confusion"] = torch.bincount(y * k + pred, minlength=k * k)
         if isinstance(out, AuxOutput):  # deep supervision: auxiliary losses join the objective, reported apart
             aux_loss = torch.stack([self.loss_fn(a, y) for a in out.aux]).sum()
             stats["aux_loss"] = aux_loss.detach().float() * n
@@ -123,10 +126,10 @@ class ClassificationTask(Task):
     def has_split(self, split: str) -> bool:
         return len(self.splits[split]) > 0
 
-    def final_report(self, model: nn.Module, run_dir: RunDir) -> dict[str, Any]:
-        """plots/confusion.png of the test split."""
-        probs, labels = self.predict(model, "test")
-        matrix = confusion_matrix(labels, probs.argmax(1), labels=range(self.data.num_classes))
+    def final_report(self, model: nn.Module, run_dir: RunDir, test: Stats) -> dict[str, Any]:
+        """plots/confusion.png of the test split, from the counts of the test evaluation."""
+        k = self.data.num_classes
+        matrix = test["confusion"].view(k, k).cpu().numpy()
         plot_confusion(matrix, self.data.classes, run_dir.plots / "confusion.png", title=f"{run_dir.path.name}: test")
         return {}
 

@@ -140,16 +140,21 @@ class Trainer:
         self.state.step += 1
         return loss.detach(), stats
 
-    @torch.no_grad()
     def evaluate(self, split: str) -> dict[str, float]:
         """Metrics of the current weights on a split (eval mode, no gradients)."""
+        sums = self.eval_sums(split)
+        return self.task.summarize(sums) if sums else {}
+
+    @torch.no_grad()
+    def eval_sums(self, split: str) -> Stats:
+        """The task's step statistics summed over a split (eval mode, no gradients)."""
         self.model.eval()
         sums: Stats = {}
         for batch in self.task.eval_batches(split):
             with self.autocast():
                 _, stats = self.task.step(self.model, batch)
             _accumulate(sums, stats)
-        return self.task.summarize(sums) if sums else {}
+        return sums
 
     def epoch_elapsed(self) -> float:
         return time.perf_counter() - self._epoch_start
