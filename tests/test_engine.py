@@ -136,3 +136,37 @@ def test_evaluation_counts_the_confusion_matrix_of_the_predictions():
     assert int(sums["confusion"].sum()) == len(labels) == int(sums["count"])
     model.train()
     assert "confusion" not in task.step(model, next(task.train_batches(torch.Generator())))[1]
+
+
+def test_a_signal_inside_interrupts_held_waits_for_the_block_to_end():
+    import signal
+
+    from trainlab.engine.signals import interrupts_held
+
+    done = []
+    with pytest.raises(KeyboardInterrupt), interrupts_held():
+        signal.raise_signal(signal.SIGINT)
+        done.append("finished")
+    assert done == ["finished"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_right_after_a_checkpoint_is_written_keeps_the_summary_in_step(tmp_path, monkeypatch):
+    import signal
+
+    import trainlab.engine.trainer as trainer_module
+    from trainlab import api
+
+    real_save = trainer_module.save_checkpoint
+
+    def save_then_ctrl_c(path, state):  # the interrupt lands after the file is renamed into place
+        real_save(path, state)
+        if state["epoch"] == 2 and path.name == "last.pt":
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(trainer_module, "save_checkpoint", save_then_ctrl_c)
+    cfg = load_config(None, ["model.name=mlp", "model.hidden=[16]", "train.epochs=5", "diagnose.enabled=false"])
+    result = api.run(cfg, name="int", out=tmp_path)
+    assert result.status == "interrupted"
+    last = load_checkpoint(tmp_path / "int/checkpoints/last.pt")
+    assert last["epoch"] == result.summary["epochs_completed"] == 2

@@ -17,6 +17,7 @@ from trainlab.engine.callbacks import Callback
 from trainlab.engine.checkpoint import load_model_state, save_checkpoint
 from trainlab.engine.device import autocast_factory, epoch_generator, rng_state, set_rng_state
 from trainlab.engine.optim import LRSchedule, build_optimizer
+from trainlab.engine.signals import interrupts_held
 from trainlab.engine.task import Stats, Task
 from trainlab.runs import RunDir
 
@@ -197,10 +198,11 @@ class Trainer:
 
     def _save(self, best: bool) -> None:
         state = self.checkpoint_state()
-        save_checkpoint(self.run.checkpoint("last"), state)
-        self.saved_epoch = self.state.epoch
-        if best:
-            save_checkpoint(self.run.checkpoint("best"), state)
+        with interrupts_held():  # a Ctrl-C here would leave last.pt ahead of saved_epoch (and of summary.json)
+            save_checkpoint(self.run.checkpoint("last"), state)
+            self.saved_epoch = self.state.epoch
+            if best:
+                save_checkpoint(self.run.checkpoint("best"), state)
 
     def restore(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint: weights, optimizer, schedule, loop state, RNG."""
