@@ -135,7 +135,7 @@ def test_evaluation_counts_the_confusion_matrix_of_the_predictions():
     assert sums["confusion"].view(10, 10).numpy().tolist() == expected.tolist()
     assert int(sums["confusion"].sum()) == len(labels) == int(sums["count"])
     model.train()
-    assert "confusion" not in task.step(model, next(task.train_batches(torch.Generator())))[1]
+    assert "confusion" not in task.step(model, next(task.train_batches(torch.Generator(), 1)))[1]
 
 
 def test_a_signal_inside_interrupts_held_waits_for_the_block_to_end():

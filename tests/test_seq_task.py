@@ -88,11 +88,20 @@ def test_teacher_forcing_schedules() -> None:
     assert all(1 > a > b > 0 for a, b in itertools.pairwise(ratios))
 
 
-def test_task_knows_the_epoch_of_its_generator(tmp_path: Path) -> None:
+def test_the_epoch_sets_the_teacher_forcing_ratio_and_the_batch_order(tmp_path: Path) -> None:
     cfg = load_config(None, ["model.name=seq2seq", "data.name=math", f"data.root={write_math_dir(tmp_path)}",
-                             "train.epochs=4", "train.seed=7"])
+                             "train.epochs=4", "train.seed=7", "train.batch_size=16",
+                             "train.teacher_forcing.schedule=linear", "train.teacher_forcing.min_ratio=0.4"])
     task = Seq2SeqTask(cfg, torch.device("cpu"))
-    assert [task._epoch(epoch_generator(7, e, torch.device("cpu"))) for e in (1, 3, 4)] == [1, 3, 4]
+
+    def order(epoch: int) -> list[list[int]]:
+        return [src[:, 0].tolist() + src_len.tolist()
+                for src, src_len, _ in task.train_batches(epoch_generator(7, epoch, torch.device("cpu")), epoch)]
+
+    first = order(1)
+    assert task.ratio == pytest.approx(1.0)
+    assert order(1) == first and order(3) != first
+    assert task.ratio == pytest.approx(0.6)  # 1.0 -> 0.4 over epochs 1..4
     assert sorted(task.splits) == ["extrapolate", "interpolate", "test", "train", "val"]
     assert len(task.splits["train"]) == 96  # 80% of 2 x 60
 

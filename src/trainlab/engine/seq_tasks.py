@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,10 @@ from torch import nn
 from trainlab.config.schema import Config, TrainConfig
 from trainlab.data.math.vocab import CharVocab
 from trainlab.engine.checkpoint import load_checkpoint, load_model_state
-from trainlab.engine.device import epoch_generator
 from trainlab.engine.seq_data import StreamSplit, load_math, read_text
 from trainlab.engine.seq_report import Scored, SplitRow, write_report
 from trainlab.engine.task import TASKS, Batch, Stats, Task
+from trainlab.engine.trainer import accumulate
 from trainlab.errors import ConfigError, DataError, UserError
 from trainlab.models import build_model
 from trainlab.models.seq import PAD, decode
@@ -94,12 +95,6 @@ class _SeqTask(Task):
     def build_model(self) -> nn.Module:
         return build_model(self.cfg.model, (0,), len(self.vocab))
 
-    def _epoch(self, gen: torch.Generator) -> int:
-        """The epoch `gen` was made for by `epoch_generator` (1 if none matches)."""
-        seed, cpu = self.cfg.train.seed, torch.device("cpu")
-        return next((e for e in range(1, self.cfg.train.epochs + 1)
-                     if epoch_generator(seed, e, cpu).initial_seed() == gen.initial_seed()), 1)
-
     @classmethod
     def for_run(cls, run: RunDir, cfg: Config, device: torch.device) -> Any:
         """The task of a finished run, with the vocabulary it was trained with."""
@@ -135,8 +130,7 @@ class Seq2SeqTask(_SeqTask):
         self.vocab, self.splits = load_math(cfg.data, device, vocab)
         self.ratio = 1.0
 
-    def train_batches(self, gen: torch.Generator) -> Any:
-        epoch = self._epoch(gen)
+    def train_batches(self, gen: torch.Generator, epoch: int) -> Any:
         ratio = teacher_forcing_ratio(self.cfg.train, epoch)
         if ratio != self.ratio:
             log.info("teacher forcing ratio %.3f", ratio)
@@ -154,7 +148,7 @@ class Seq2SeqTask(_SeqTask):
         logits = model(src, src_len, tgt[:, :-1], teacher_forcing=ratio)
         loss, stats = token_stats(logits, tgt[:, 1:], self.cfg.loss.label_smoothing)
         exact = stats.pop("right").all(dim=1)
-        return loss, stats | {"exact": exact.sum(), "count": torch.tensor(len(exact), device=exact.device)}
+        return loss, stats | {"exact": exact.sum(), "count": torch.full((), len(exact), device=exact.device)}
 
     def summarize(self, sums: Stats) -> dict[str, float]:
         tokens, count = max(float(sums["tokens"]), 1.0), max(float(sums["count"]), 1.0)
@@ -183,7 +177,7 @@ class Seq2SeqTask(_SeqTask):
         rows = []
         for split, data in self.splits.items():
             limit = TRAIN_SAMPLE if split == "train" else None
-            forced = _evaluate(self, model, split, limit)
+            forced = _evaluate(self, model, self.eval_batches(split, limit))
             exact = scored[split].accuracy if split in scored else forced["acc"]
             rows.append(SplitRow(split, min(len(data), limit or len(data)), len(data), exact, forced["char_acc"],
                                  forced["loss"], split in scored))
@@ -199,7 +193,7 @@ class Seq2SeqTask(_SeqTask):
     def evaluate_run(cls, run: RunDir, cfg: Config, split: str, checkpoint: str, device: torch.device,
                      beam: int | None = None) -> EvalReport:
         task, model = cls.for_eval(run, cfg, split, checkpoint, device)
-        forced = _evaluate(task, model, split)
+        forced = _evaluate(task, model, task.eval_batches(split))
         scored = task.score(model, split, beam)
         head = (f"{run.path.name} [{split}, {checkpoint}, {_decoding_name(beam or cfg.decode.beam)}]: "
                 f"exact-match {scored.accuracy:.4f}  char_acc {scored.char_accuracy:.4f}  "
@@ -224,7 +218,7 @@ class CharLMTask(_SeqTask):
         if "train" not in self.splits:
             raise DataError(f"{cfg.data.path} is too short to train on", "use a longer text file")
 
-    def train_batches(self, gen: torch.Generator) -> Any:
+    def train_batches(self, gen: torch.Generator, epoch: int) -> Any:
         return self.splits["train"].batches(self.cfg.train.batch_size, gen)
 
     def eval_batches(self, split: str) -> Any:
@@ -260,19 +254,19 @@ class CharLMTask(_SeqTask):
     @classmethod
     def evaluate_run(cls, run: RunDir, cfg: Config, split: str, checkpoint: str, device: torch.device,
                      beam: int | None = None) -> EvalReport:
-        m = _evaluate(*cls.for_eval(run, cfg, split, checkpoint, device), split)
+        task, model = cls.for_eval(run, cfg, split, checkpoint, device)
+        m = _evaluate(task, model, task.eval_batches(split))
         return EvalReport([f"{run.path.name} [{split}, {checkpoint}]: loss {m['loss']:.4f}  "
                            f"ppl {m['ppl']:.3f}  acc {m['acc']:.4f}"])
 
 
 @torch.no_grad()
-def _evaluate(task: Task, model: nn.Module, split: str, limit: int | None = None) -> dict[str, float]:
-    """Teacher-forced metrics of a split (what the Trainer logs per epoch); `limit`: of its first examples."""
+def _evaluate(task: Task, model: nn.Module, batches: Iterable[Batch]) -> dict[str, float]:
+    """Teacher-forced metrics of `batches` (what the Trainer logs per epoch)."""
     model.eval()
     sums: Stats = {}
-    for batch in (task.eval_batches(split) if limit is None else task.eval_batches(split, limit)):  # type: ignore[call-arg]
-        for k, v in task.step(model, batch)[1].items():
-            sums[k] = sums[k] + v if k in sums else v
+    for batch in batches:
+        accumulate(sums, task.step(model, batch)[1])
     return task.summarize(sums)
 
 

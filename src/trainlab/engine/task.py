@@ -42,8 +42,9 @@ class Task(ABC):
         """The model named by the config, sized for this task's data."""
 
     @abstractmethod
-    def train_batches(self, gen: torch.Generator) -> Iterator[Batch]:
-        """One epoch of shuffled (and augmented) training batches on the device."""
+    def train_batches(self, gen: torch.Generator, epoch: int) -> Iterator[Batch]:
+        """Epoch `epoch` (1-based) of shuffled (and augmented) training batches on the device; `gen` is
+        that epoch's generator."""
 
     @abstractmethod
     def eval_batches(self, split: str) -> Iterator[Batch]:
@@ -90,7 +91,7 @@ class ClassificationTask(Task):
     def build_model(self) -> nn.Module:
         return build_model(self.cfg.model, self.data.input_shape, self.data.num_classes)
 
-    def train_batches(self, gen: torch.Generator) -> Iterator[Batch]:
+    def train_batches(self, gen: torch.Generator, epoch: int) -> Iterator[Batch]:
         aug = self.cfg.data.augment
         for x, y in self.splits["train"].batches(self.cfg.train.batch_size, gen):
             yield augment(x, aug, gen), y

@@ -99,9 +99,9 @@ class Trainer:
         self.model.train()
         sums: Stats = {}
         lr = self.schedule.lr
-        for i, batch in enumerate(self.task.train_batches(gen)):
+        for i, batch in enumerate(self.task.train_batches(gen, epoch)):
             loss, stats = self._train_step(batch)
-            _accumulate(sums, stats)
+            accumulate(sums, stats)
             self.examples_seen += self.task.examples(batch)
             if (i + 1) % self.check_every == 0 and not math.isfinite(float(sums["loss"])):
                 raise self._nonfinite(epoch, i)
@@ -154,7 +154,7 @@ class Trainer:
         for batch in self.task.eval_batches(split):
             with self.autocast():
                 _, stats = self.task.step(self.model, batch)
-            _accumulate(sums, stats)
+            accumulate(sums, stats)
         return sums
 
     def epoch_elapsed(self) -> float:
@@ -219,7 +219,8 @@ class Trainer:
             getattr(cb, hook)(*args)
 
 
-def _accumulate(sums: Stats, stats: Stats) -> None:
+def accumulate(sums: Stats, stats: Stats) -> None:
+    """Add a step's statistics into running sums (tensors stay on the device)."""
     for k, v in stats.items():
         sums[k] = sums[k] + v if k in sums else v
 

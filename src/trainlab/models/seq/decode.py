@@ -82,11 +82,14 @@ def beam_search(model: Decodable, src: torch.Tensor, src_len: torch.Tensor, beam
     finished = torch.zeros(batch * k, dtype=torch.bool, device=device)
     lengths = torch.zeros(batch * k, device=device)
     first_row = torch.arange(batch, device=device)[:, None] * k
+    pad_only: torch.Tensor | None = None  # a finished beam's next-token log-probabilities: PAD at no cost
     for _ in range(max_len):
         logits, state = model.step(tokens, state, memory)
         logp = torch.log_softmax(logits.float(), dim=-1)
         vocab = logp.shape[-1]
-        pad_only = torch.full_like(logp[0], float("-inf")).index_fill_(0, torch.tensor([PAD], device=device), 0.0)
+        if pad_only is None:
+            pad_only = torch.full_like(logp[0], float("-inf"))
+            pad_only[PAD] = 0.0
         logp = torch.where(finished[:, None], pad_only, logp)
         scores, flat = (scores.view(-1, 1) + logp).view(batch, k * vocab).topk(k, dim=1)
         origin = (first_row + flat // vocab).view(-1)
