@@ -13,6 +13,7 @@ from trainlab.errors import ConfigError, UserError
 from trainlab.models.seq import BOS, EOS, PAD, beam_search, greedy
 from trainlab.models.seq.attention import Memory
 from trainlab.models.seq.char_lm import CharLM
+from trainlab.models.seq.ensemble import Ensemble
 from trainlab.models.seq.rnn import NativeRNN, TorchRNN, build_rnn
 from trainlab.models.seq.seq2seq import Seq2Seq
 from trainlab.models.seq.transformer import TransformerSeq2Seq
@@ -117,6 +118,11 @@ def tiny_models() -> list[nn.Module]:
     ]
 
 
+def decodable_models() -> list[nn.Module]:
+    """The tiny models and an ensemble of all four."""
+    return [*tiny_models(), Ensemble(tiny_models())]
+
+
 def generated(tokens: torch.Tensor) -> torch.Tensor:
     """Positions up to and including each row's first EOS."""
     eos = (tokens == EOS).long()
@@ -140,7 +146,7 @@ def test_source_padding_is_ignored(model: nn.Module) -> None:
     torch.testing.assert_close(batch[1], alone[0], atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("model", tiny_models(), ids=lambda m: type(m).__name__)
+@pytest.mark.parametrize("model", decodable_models(), ids=lambda m: type(m).__name__)
 def test_greedy_agrees_with_teacher_forced_forward(model: nn.Module) -> None:
     """Stepwise decoding and the whole-sequence forward pass score the same tokens the same way."""
     model.eval()
@@ -192,7 +198,7 @@ def test_greedy_respects_max_len() -> None:
     assert hyp.tokens[0].tolist() == [4, EOS]
 
 
-@pytest.mark.parametrize("model", tiny_models(), ids=lambda m: type(m).__name__)
+@pytest.mark.parametrize("model", decodable_models(), ids=lambda m: type(m).__name__)
 def test_beam_one_is_greedy_and_wider_beams_score_at_least_greedy(model: nn.Module) -> None:
     model.eval()
     src, lengths = source_batch()
@@ -202,6 +208,18 @@ def test_beam_one_is_greedy_and_wider_beams_score_at_least_greedy(model: nn.Modu
     torch.testing.assert_close(b1.logprob, g.logprob)
     for k in (2, 4):
         assert (beam_search(model, src, lengths, beam=k, max_len=6).logprob >= g.logprob - 1e-5).all()
+
+
+def test_ensemble_averages_the_members_probabilities() -> None:
+    a, b = (m.eval() for m in tiny_models()[:2])
+    src, lengths = source_batch()
+    tgt = torch.randint(4, V, (5, 4))
+    probs = (torch.softmax(a(src, lengths, tgt), -1) + torch.softmax(b(src, lengths, tgt), -1)) / 2
+    torch.testing.assert_close(Ensemble([a, b])(src, lengths, tgt), probs.log(), atol=1e-5, rtol=1e-5)
+    alone = greedy(a, src, lengths, max_len=6)
+    ensemble_of_one = greedy(Ensemble([a]), src, lengths, max_len=6)
+    assert torch.equal(ensemble_of_one.tokens, alone.tokens)
+    torch.testing.assert_close(ensemble_of_one.logprob, alone.logprob)
 
 
 def test_exhaustive_beam_finds_the_most_likely_answer() -> None:

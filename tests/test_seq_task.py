@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from trainlab.config import load_config
 from trainlab.data.math import vocab as data_vocab
 from trainlab.engine.device import epoch_generator
 from trainlab.engine.seq_tasks import Seq2SeqTask, teacher_forcing_ratio, token_stats
-from trainlab.errors import ConfigError
+from trainlab.errors import ConfigError, UserError
 from trainlab.models.seq import tokens
 
 TINY = ["model.hidden_size=16", "model.embedding_size=8", "train.batch_size=16", "train.threads=1",
@@ -156,9 +157,28 @@ def test_seq2seq_on_handwritten_files_writes_its_report(tmp_path: Path) -> None:
     assert "| **all** |" in table and "| interpolate | 10 |" in table
     assert (run / "module_acc.csv").read_text().splitlines()[0].startswith("module,test n,test acc %")
 
-    report = evaluate_task(run, split="interpolate", beam=2, device="cpu")
+    report = evaluate_task([run], split="interpolate", beam=2, device="cpu")
     assert "beam 2" in report.lines[0]
     assert [row[0] for row in report.rows] == ["numbers__fake_add"]
+
+    # ensembles: members score as they do alone; a run averaged with itself is the run
+    other = api.run(cfg.model_copy(update={"train": cfg.train.model_copy(update={"seed": 1})}), name="s2s-seed1",
+                    out=tmp_path / "runs").run_dir
+    alone = [evaluate_task([r], device="cpu").lines[0].split("exact-match ")[1][:6] for r in (run, other)]
+    pair = evaluate_task([run, other], device="cpu")
+    assert pair.lines[0].startswith("ensemble of 2 [test, best, greedy]")
+    assert pair.lines[1:3] == [f"member #1 s2s: exact-match {alone[0]}", f"member #2 s2s-seed1: exact-match {alone[1]}"]
+    assert pair.lines[3].startswith("ensemble gain over the best member: ")
+    assert pair.columns == ["module", "examples", "#1", "#2", "ensemble"]
+    assert [row[2:4] for row in pair.rows] == [row[2:3] + o[2:3] for row, o in
+                                               zip(evaluate_task([run], device="cpu").rows,
+                                                   evaluate_task([other], device="cpu").rows, strict=True)]
+    assert evaluate_task([run, run], device="cpu").lines[3] == "ensemble gain over the best member: +0.0000"
+    shutil.copytree(run, tmp_path / "runs" / "resplit")
+    config = tmp_path / "runs" / "resplit" / "config.yaml"
+    config.write_text(config.read_text().replace("split_seed: 0", "split_seed: 1"))
+    with pytest.raises(UserError, match="resplit was trained on other data than s2s"):
+        evaluate_task([run, tmp_path / "runs" / "resplit"], device="cpu")
 
 
 @pytest.mark.slow
@@ -188,6 +208,9 @@ def test_cli_generates_trains_evaluates_and_samples(cli: Any, tmp_path: Path, mo
     assert code == 0, err
     assert "[interpolate, best, beam 2]: exact-match" in out
     assert "numbers__is_factor" in out and "numbers__place_value" in out
+    code, out, err = main_in_process(monkeypatch, capsys, "eval", str(run), str(run))
+    assert code == 0, err
+    assert "ensemble of 2 [test, best, greedy]: exact-match" in out and "member #2 gen: exact-match" in out
 
     question = "What is the units digit of 1234?"
     code, out, err = main_in_process(monkeypatch, capsys, "sample", str(run), "--prompt", question, "--beam", "2")
@@ -209,7 +232,9 @@ def test_char_lm_trains_and_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     result = api.run(cfg, name="lm", out=tmp_path / "runs")
     assert result.status == "completed"
     assert result.summary["test_ppl"] < 5  # a uniform guess over its 28 characters scores 28
-    assert "ppl" in evaluate_task(result.run_dir, device="cpu").lines[0]
+    assert "ppl" in evaluate_task([result.run_dir], device="cpu").lines[0]
+    with pytest.raises(UserError, match="not char_lm"):
+        evaluate_task([result.run_dir, result.run_dir], device="cpu")
     assert "## temperature 0.5" in (result.run_dir / "samples.md").read_text()
     out = sample(result.run_dir, "the ", length=20, temperature=0.5, seed=0)
     assert out.startswith("the ") and len(out) == 24

@@ -147,10 +147,11 @@ def eval_(
 ) -> None:
     """Loss, accuracy, per-class precision/recall/F1 and confusion matrix; several runs = ensemble.
 
-    Sequence runs report their own metrics: seq2seq exact-match per module, char_lm perplexity."""
+    An ensemble averages the probabilities of its members (seq2seq: of every next character, decoded greedily or
+    with --beam). Sequence runs report their own metrics: seq2seq exact-match per module, char_lm perplexity."""
     from trainlab.evaluation import evaluate, evaluate_task
 
-    if len(run_dirs) == 1 and (report := evaluate_task(run_dirs[0], split, checkpoint, beam=beam)) is not None:
+    if (report := evaluate_task(run_dirs, split, checkpoint, beam=beam, predictions=predictions)) is not None:
         for line in report.lines:
             console.print(line, markup=False)
         if report.rows:

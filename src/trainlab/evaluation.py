@@ -78,15 +78,23 @@ def evaluate(run_dirs: list[Path | str], split: str = "test", checkpoint: str = 
                       confusion_matrix(labels, pred, labels=range(k)), members if len(members) > 1 else [])
 
 
-def evaluate_task(run_dir: Path | str, split: str = "test", checkpoint: str = "best", device: str = "auto",
-                  beam: int | None = None) -> Any:
-    """The report of a run whose task evaluates itself (`evaluate_run`, e.g. seq2seq); None otherwise."""
-    run = RunDir.open(Path(run_dir))
-    cfg = validate(read_yaml(run.config))
-    evaluate_run = getattr(TASKS.get(cfg.task), "evaluate_run", None)
+def evaluate_task(run_dirs: list[Path | str], split: str = "test", checkpoint: str = "best", device: str = "auto",
+                  beam: int | None = None, predictions: Path | None = None) -> Any:
+    """The report of runs whose task evaluates itself (`evaluate_run`, e.g. seq2seq; several runs =
+    ensemble); None for classification runs."""
+    runs = [RunDir.open(Path(p)) for p in run_dirs]
+    cfgs = [validate(read_yaml(run.config)) for run in runs]
+    evaluate_run = getattr(TASKS.get(cfgs[0].task), "evaluate_run", None)
+    for run, cfg in zip(runs[1:], cfgs[1:], strict=True):
+        if cfg.task != cfgs[0].task:
+            raise UserError(f"{run.path.name} is a {cfg.task} run, {runs[0].path.name} a {cfgs[0].task} run",
+                            "ensemble only runs of one task")
     if evaluate_run is None:
         return None
-    return evaluate_run(run, cfg, split=split, checkpoint=checkpoint, device=resolve_device(device), beam=beam)
+    if predictions is not None:
+        raise UserError(f"--predictions applies to classification runs, not {cfgs[0].task}",
+                        "leave out --predictions (the run directory has samples.md and module_acc.csv)")
+    return evaluate_run(runs, cfgs, split=split, checkpoint=checkpoint, device=resolve_device(device), beam=beam)
 
 
 def write_predictions(path: Path, pred: np.ndarray) -> None:

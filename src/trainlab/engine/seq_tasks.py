@@ -27,6 +27,7 @@ from trainlab.engine.trainer import accumulate
 from trainlab.errors import ConfigError, DataError, UserError
 from trainlab.models import build_model
 from trainlab.models.seq import PAD, decode
+from trainlab.models.seq.ensemble import Ensemble
 from trainlab.runs import RunDir
 
 log = logging.getLogger("trainlab")
@@ -190,16 +191,34 @@ class Seq2SeqTask(_SeqTask):
         return out | {"module_acc": {s: v.module_accuracy() for s, v in scored.items()}}
 
     @classmethod
-    def evaluate_run(cls, run: RunDir, cfg: Config, split: str, checkpoint: str, device: torch.device,
-                     beam: int | None = None) -> EvalReport:
-        task, model = cls.for_eval(run, cfg, split, checkpoint, device)
+    def evaluate_run(cls, runs: list[RunDir], cfgs: list[Config], split: str, checkpoint: str,
+                     device: torch.device, beam: int | None = None) -> EvalReport:
+        """Exact match per module of one run, or of an ensemble of runs (mean probabilities)."""
+        members = [cls.for_eval(run, cfg, split, checkpoint, device) for run, cfg in zip(runs, cfgs, strict=True)]
+        task = members[0][0]
+        for run, (other, _) in zip(runs[1:], members[1:], strict=True):
+            if other.vocab != task.vocab or other.splits[split].examples != task.splits[split].examples:
+                raise UserError(f"{run.path.name} was trained on other data than {runs[0].path.name}",
+                                f"ensemble only runs with the same data settings and {split} split")
+        model = members[0][1] if len(members) == 1 else Ensemble([m for _, m in members])
         forced = _evaluate(task, model, task.eval_batches(split))
         scored = task.score(model, split, beam)
-        head = (f"{run.path.name} [{split}, {checkpoint}, {_decoding_name(beam or cfg.decode.beam)}]: "
-                f"exact-match {scored.accuracy:.4f}  char_acc {scored.char_accuracy:.4f}  "
-                f"loss {forced['loss']:.4f}  teacher-forced char_acc {forced['char_acc']:.4f}")
-        rows = [[m, str(n), f"{acc:.4f}"] for m, (n, acc) in scored.module_counts().items()]
-        return EvalReport([head], ["module", "examples", "exact-match"], rows, "per module")
+        decoding = _decoding_name(beam or cfgs[0].decode.beam)
+        name = runs[0].path.name if len(runs) == 1 else f"ensemble of {len(runs)}"
+        lines = [f"{name} [{split}, {checkpoint}, {decoding}]: exact-match {scored.accuracy:.4f}  "
+                 f"char_acc {scored.char_accuracy:.4f}  loss {forced['loss']:.4f}  "
+                 f"teacher-forced char_acc {forced['char_acc']:.4f}"]
+        columns, per_member = ["module", "examples", "exact-match"], []
+        if len(members) > 1:
+            alone = [task.score(m, split, beam) for _, m in members]
+            lines += [f"member #{i} {run.path.name}: exact-match {s.accuracy:.4f}"
+                      for i, (run, s) in enumerate(zip(runs, alone, strict=True), start=1)]
+            lines.append(f"ensemble gain over the best member: {scored.accuracy - max(s.accuracy for s in alone):+.4f}")
+            columns = ["module", "examples", *(f"#{i}" for i in range(1, len(runs) + 1)), "ensemble"]
+            per_member = [s.module_counts() for s in alone]
+        rows = [[m, str(n), *(f"{c[m][1]:.4f}" for c in per_member), f"{acc:.4f}"]
+                for m, (n, acc) in scored.module_counts().items()]
+        return EvalReport(lines, columns, rows, "exact match per module")
 
 
 class CharLMTask(_SeqTask):
@@ -252,9 +271,13 @@ class CharLMTask(_SeqTask):
         return {}
 
     @classmethod
-    def evaluate_run(cls, run: RunDir, cfg: Config, split: str, checkpoint: str, device: torch.device,
-                     beam: int | None = None) -> EvalReport:
-        task, model = cls.for_eval(run, cfg, split, checkpoint, device)
+    def evaluate_run(cls, runs: list[RunDir], cfgs: list[Config], split: str, checkpoint: str,
+                     device: torch.device, beam: int | None = None) -> EvalReport:
+        if len(runs) > 1:
+            raise UserError("ensembles cover classification and seq2seq runs, not char_lm",
+                            "evaluate char_lm runs one at a time")
+        run = runs[0]
+        task, model = cls.for_eval(run, cfgs[0], split, checkpoint, device)
         m = _evaluate(task, model, task.eval_batches(split))
         return EvalReport([f"{run.path.name} [{split}, {checkpoint}]: loss {m['loss']:.4f}  "
                            f"ppl {m['ppl']:.3f}  acc {m['acc']:.4f}"])
