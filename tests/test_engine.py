@@ -141,7 +141,7 @@ def test_evaluation_counts_the_confusion_matrix_of_the_predictions():
 def test_a_signal_inside_interrupts_held_waits_for_the_block_to_end():
     import signal
 
-    from trainlab.engine.signals import interrupts_held
+    from trainlab.runs.signals import interrupts_held
 
     done = []
     with pytest.raises(KeyboardInterrupt), interrupts_held():

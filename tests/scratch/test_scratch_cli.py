@@ -93,3 +93,27 @@ def test_existing_run_directory_needs_overwrite(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [*args, "--overwrite"])
     assert result.exit_code == 0, result.output
     assert json.loads((run_dir / "summary.json").read_text())["model"] == "two_layer"
+
+
+def test_ctrl_c_right_after_a_checkpoint_keeps_summary_metrics_and_checkpoint_in_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    import trainlab.scratch.solver as solver_module
+
+    real_save = solver_module.save_npz
+
+    def save_then_ctrl_c(path: Path, arrays: dict) -> None:  # the interrupt lands once last.npz is in place
+        real_save(path, arrays)
+        if path.name == "last.npz" and int(arrays["meta/epoch"]) == 2:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(solver_module, "save_npz", save_then_ctrl_c)
+    cfg = load_config(None, ["train.epochs=5", "data.subset=200", "model.hidden_dim=16"])
+    run_dir, summary = run_experiment(cfg, name="int", out=tmp_path)
+    assert summary["status"] == "interrupted" and summary["epochs_completed"] == 2
+    with (run_dir / "metrics.csv").open() as f:
+        assert [r["epoch"] for r in csv.DictReader(f)] == ["1", "2"]
+    with np.load(run_dir / "checkpoints" / "last.npz", allow_pickle=False) as last:
+        assert int(last["meta/epoch"]) == 2

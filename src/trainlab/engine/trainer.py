@@ -17,9 +17,9 @@ from trainlab.engine.callbacks import Callback
 from trainlab.engine.checkpoint import load_model_state, save_checkpoint
 from trainlab.engine.device import autocast_factory, epoch_generator, rng_state, set_rng_state
 from trainlab.engine.optim import LRSchedule, build_optimizer
-from trainlab.engine.signals import interrupts_held
 from trainlab.engine.task import Stats, Task
 from trainlab.runs import RunDir
+from trainlab.runs.signals import interrupts_held
 
 log = logging.getLogger("trainlab")
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from trainlab.errors import CheckpointError
+from trainlab.runs.signals import interrupts_held
 from trainlab.scratch.checkpoint import load_npz, save_npz
 from trainlab.scratch.losses import softmax_loss
 from trainlab.scratch.models.base import Model
@@ -123,17 +124,18 @@ class Solver:
         val_loss, val_acc = self.evaluate(self.x_val, self.y_val)
         elapsed = time.perf_counter() - start
         stats = EpochStats(epoch, lr, float(np.mean(losses)), train_acc, val_loss, val_acc, elapsed)
-        self.history.append(stats)
-        self.epoch = epoch
-        improved = val_acc > self.best_val_acc
-        if improved:
-            self.best_val_acc, self.best_epoch, self.best_state = val_acc, epoch, self._state()
-        if self.checkpoint_dir:
-            self.save_checkpoint(self.checkpoint_dir / "last.npz")
+        with interrupts_held():  # the epoch counter, checkpoints and the callback's metrics row land together
+            self.history.append(stats)
+            self.epoch = epoch
+            improved = val_acc > self.best_val_acc
             if improved:
-                self.save_checkpoint(self.checkpoint_dir / "best.npz")
-        if self.callback:
-            self.callback(stats)
+                self.best_val_acc, self.best_epoch, self.best_state = val_acc, epoch, self._state()
+            if self.checkpoint_dir:
+                self.save_checkpoint(self.checkpoint_dir / "last.npz")
+                if improved:
+                    self.save_checkpoint(self.checkpoint_dir / "best.npz")
+            if self.callback:
+                self.callback(stats)
 
     def _state(self) -> dict[str, np.ndarray]:
         """Copies of the model's parameters and buffers."""
