@@ -170,3 +170,23 @@ def test_ctrl_c_right_after_a_checkpoint_is_written_keeps_the_summary_in_step(tm
     assert result.status == "interrupted"
     last = load_checkpoint(tmp_path / "int/checkpoints/last.pt")
     assert last["epoch"] == result.summary["epochs_completed"] == 2
+
+
+def test_early_stopping_that_may_cut_a_decaying_schedule_is_warned_about(tmp_path):
+    from trainlab import api
+    from trainlab.engine.optim import early_stop_conflict
+
+    def conflict(*overrides):
+        cfg = load_config(None, list(overrides))
+        return early_stop_conflict(cfg.train, cfg.sched)
+
+    assert "set train.early_stop.patience to 10 or more" in conflict(
+        "sched.name=cosine", "train.epochs=20", "train.early_stop.patience=6")
+    assert conflict("sched.name=onecycle", "train.epochs=9", "train.early_stop.patience=4") is not None
+    assert conflict("sched.name=cosine", "train.epochs=20", "train.early_stop.patience=10") is None
+    assert conflict("sched.name=cosine", "train.epochs=20") is None  # early stopping off
+    assert conflict("sched.name=step", "train.epochs=20", "train.early_stop.patience=2") is None
+    cfg = load_config(None, ["model.name=mlp", "model.hidden=[16]", "train.epochs=3", "sched.name=cosine",
+                             "train.early_stop.patience=1", "diagnose.enabled=false"])
+    result = api.run(cfg, name="warned", out=tmp_path)
+    assert "early stopping (patience 1) may end this run" in (result.run_dir / "train.log").read_text()

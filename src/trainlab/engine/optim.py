@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainlab.config.schema import LossConfig, OptimConfig, SchedConfig
+from trainlab.config.schema import LossConfig, OptimConfig, SchedConfig, TrainConfig
 from trainlab.registry import Registry
 
 Params = Iterable[torch.nn.Parameter]
@@ -75,6 +75,20 @@ def _onecycle(cfg: SchedConfig, base_lr: float, total: int, per_epoch: int) -> M
         return end + (1 - end) * 0.5 * (1 + math.cos(math.pi * t))
 
     return f
+
+
+#: schedules that decay over the whole run: most of their gain comes late, so an early stop skips it
+DECAY_OVER_RUN = frozenset({"cosine", "onecycle"})
+
+
+def early_stop_conflict(train: TrainConfig, sched: SchedConfig) -> str | None:
+    """A warning when early stopping may end the run before a run-length schedule has decayed."""
+    patience = train.early_stop.patience
+    if patience is None or sched.name not in DECAY_OVER_RUN or 2 * patience >= train.epochs:
+        return None
+    return (f"early stopping (patience {patience}) may end this run before the {sched.name} schedule has decayed "
+            f"over its {train.epochs} epochs, where it gains most; set train.early_stop.patience to "
+            f"{-(-train.epochs // 2)} or more, or to null")
 
 
 class LRSchedule:

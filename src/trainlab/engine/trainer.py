@@ -16,7 +16,7 @@ from trainlab.config import Config, config_to_dict
 from trainlab.engine.callbacks import Callback
 from trainlab.engine.checkpoint import load_model_state, save_checkpoint
 from trainlab.engine.device import autocast_factory, epoch_generator, rng_state, set_rng_state
-from trainlab.engine.optim import LRSchedule, build_optimizer
+from trainlab.engine.optim import LRSchedule, build_optimizer, early_stop_conflict
 from trainlab.engine.task import Stats, Task
 from trainlab.runs import RunDir
 from trainlab.runs.signals import interrupts_held
@@ -68,6 +68,8 @@ class Trainer:
     def fit(self) -> str:
         """Train to the configured epoch count; returns the final status."""
         self._call("on_fit_start", self)
+        if self.state.epoch == 0 and (conflict := early_stop_conflict(self.cfg.train, self.cfg.sched)):
+            log.warning(conflict)
         status = "completed"
         try:
             for epoch in range(self.state.epoch + 1, self.cfg.train.epochs + 1):
