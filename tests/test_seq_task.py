@@ -164,15 +164,15 @@ def test_seq2seq_on_handwritten_files_writes_its_report(tmp_path: Path) -> None:
     # ensembles: members score as they do alone; a run averaged with itself is the run
     other = api.run(cfg.model_copy(update={"train": cfg.train.model_copy(update={"seed": 1})}), name="s2s-seed1",
                     out=tmp_path / "runs").run_dir
-    alone = [evaluate_task([r], device="cpu").lines[0].split("exact-match ")[1][:6] for r in (run, other)]
+    single = [evaluate_task([r], device="cpu") for r in (run, other)]
+    alone = [report.lines[0].split("exact-match ")[1][:6] for report in single]
     pair = evaluate_task([run, other], device="cpu")
     assert pair.lines[0].startswith("ensemble of 2 [test, best, greedy]")
     assert pair.lines[1:3] == [f"member #1 s2s: exact-match {alone[0]}", f"member #2 s2s-seed1: exact-match {alone[1]}"]
     assert pair.lines[3].startswith("ensemble gain over the best member: ")
     assert pair.columns == ["module", "examples", "#1", "#2", "ensemble"]
     assert [row[2:4] for row in pair.rows] == [row[2:3] + o[2:3] for row, o in
-                                               zip(evaluate_task([run], device="cpu").rows,
-                                                   evaluate_task([other], device="cpu").rows, strict=True)]
+                                               zip(single[0].rows, single[1].rows, strict=True)]
     assert evaluate_task([run, run], device="cpu").lines[3] == "ensemble gain over the best member: +0.0000"
     shutil.copytree(run, tmp_path / "runs" / "resplit")
     config = tmp_path / "runs" / "resplit" / "config.yaml"

@@ -194,13 +194,15 @@ class Seq2SeqTask(_SeqTask):
     def evaluate_run(cls, runs: list[RunDir], cfgs: list[Config], split: str, checkpoint: str,
                      device: torch.device, beam: int | None = None) -> EvalReport:
         """Exact match per module of one run, or of an ensemble of runs (mean probabilities)."""
-        members = [cls.for_eval(run, cfg, split, checkpoint, device) for run, cfg in zip(runs, cfgs, strict=True)]
-        task = members[0][0]
-        for run, (other, _) in zip(runs[1:], members[1:], strict=True):
-            if other.vocab != task.vocab or other.splits[split].examples != task.splits[split].examples:
+        task, first = cls.for_eval(runs[0], cfgs[0], split, checkpoint, device)  # the data is read once
+        members = [first]
+        for run, cfg in zip(runs[1:], cfgs[1:], strict=True):
+            vocab = run.path / VOCAB_FILE
+            if cfg.data != cfgs[0].data or (vocab.is_file() and CharVocab.load(vocab) != task.vocab):
                 raise UserError(f"{run.path.name} was trained on other data than {runs[0].path.name}",
                                 f"ensemble only runs with the same data settings and {split} split")
-        model = members[0][1] if len(members) == 1 else Ensemble([m for _, m in members])
+            members.append(load_weights(build_model(cfg.model, (0,), len(task.vocab)), run, checkpoint, device))
+        model = first if len(members) == 1 else Ensemble(members)
         forced = _evaluate(task, model, task.eval_batches(split))
         scored = task.score(model, split, beam)
         decoding = _decoding_name(beam or cfgs[0].decode.beam)
@@ -210,7 +212,7 @@ class Seq2SeqTask(_SeqTask):
                  f"teacher-forced char_acc {forced['char_acc']:.4f}"]
         columns, per_member = ["module", "examples", "exact-match"], []
         if len(members) > 1:
-            alone = [task.score(m, split, beam) for _, m in members]
+            alone = [task.score(m, split, beam) for m in members]
             lines += [f"member #{i} {run.path.name}: exact-match {s.accuracy:.4f}"
                       for i, (run, s) in enumerate(zip(runs, alone, strict=True), start=1)]
             lines.append(f"ensemble gain over the best member: {scored.accuracy - max(s.accuracy for s in alone):+.4f}")

@@ -12,13 +12,18 @@ from typing import Any, Protocol
 
 import torch
 
-from trainlab.models.seq.attention import Memory
 from trainlab.models.seq.tokens import BOS, EOS, PAD
 
 
+class RowSelectable(Protocol):
+    """What a decoder attends to (`Memory`, or one per ensemble member): rows can be picked."""
+
+    def select(self, index: torch.Tensor) -> Any: ...
+
+
 class Decodable(Protocol):
-    def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> tuple[Memory, Any]: ...
-    def step(self, tokens: torch.Tensor, state: Any, memory: Memory) -> tuple[torch.Tensor, Any]: ...
+    def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> tuple[RowSelectable, Any]: ...
+    def step(self, tokens: torch.Tensor, state: Any, memory: Any) -> tuple[torch.Tensor, Any]: ...
     def select(self, state: Any, index: torch.Tensor) -> Any: ...
 
 
