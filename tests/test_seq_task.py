@@ -8,6 +8,7 @@ import random
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,22 @@ def test_the_epoch_sets_the_teacher_forcing_ratio_and_the_batch_order(tmp_path: 
     assert task.ratio == pytest.approx(0.6)  # 1.0 -> 0.4 over epochs 1..4
     assert sorted(task.splits) == ["extrapolate", "interpolate", "test", "train", "val"]
     assert len(task.splits["train"]) == 96  # 80% of 2 x 60
+
+
+def test_oversampled_modules_are_seen_more_often_per_epoch(tmp_path: Path) -> None:
+    args = ["model.name=seq2seq", "data.name=math", f"data.root={write_math_dir(tmp_path)}", "train.batch_size=16"]
+    task = Seq2SeqTask(load_config(None, [*args, "data.math.oversample.numbers__fake_parity=3"]), torch.device("cpu"))
+    expected = Counter()
+    for e in task.splits["train"].examples:
+        expected[e.question] += 3 if e.module == "numbers__fake_parity" else 1
+    batches = task.train_batches(epoch_generator(0, 1, torch.device("cpu")), 1)
+    seen = Counter(task.vocab.decode(row[:n].tolist()) for src, lens, _ in batches
+                   for row, n in zip(src, lens, strict=True))
+    assert seen == expected and task.num_train_batches() == -(-expected.total() // 16)
+    with pytest.raises(ConfigError, match=r"numbers__nope.*numbers__fake_add, numbers__fake_parity"):
+        Seq2SeqTask(load_config(None, [*args, "data.math.oversample.numbers__nope=2"]), torch.device("cpu"))
+    with pytest.raises(ConfigError, match="at least 1"):
+        load_config(None, [*args, "data.math.oversample.numbers__fake_add=0"])
 
 
 def assert_one_line_error(r: subprocess.CompletedProcess[str] | tuple[int, str], needle: str) -> None:
@@ -212,6 +229,20 @@ def test_cli_generates_trains_evaluates_and_samples(cli: Any, tmp_path: Path, mo
     assert code == 0, err
     assert "ensemble of 2 [test, best, greedy]: exact-match" in out and "member #2 gen: exact-match" in out
 
+    # fine-tuning: a run that starts from gen's best weights (a learning rate too small to move them) scores as
+    # gen does; another architecture is refused
+    tune = ["run", "model.name=seq2seq", "data.name=math", "data.root=math", "train.epochs=1", "decode.samples=1",
+            "diagnose.enabled=false", *TINY, f"train.init_from={run}", "optim.lr=1e-12",
+            "data.math.oversample.numbers__is_factor=2", "--out", str(tmp_path / "runs")]
+    code, _, err = main_in_process(monkeypatch, capsys, *tune, "--name", "tuned")
+    assert code == 0, err
+    tuned = json.loads((tmp_path / "runs" / "tuned" / "summary.json").read_text())
+    assert tuned["test_loss"] == pytest.approx(summary["test_loss"], rel=1e-5)
+    assert f"weights from {run} (best, epoch 1)" in (tmp_path / "runs" / "tuned" / "train.log").read_text()
+    assert_one_line_error(main_in_process(monkeypatch, capsys, *tune, "model.hidden_size=8", "--name", "t2")[::2],
+                          "has another architecture")
+    assert not (tmp_path / "runs" / "t2").exists()
+
     question = "What is the units digit of 1234?"
     code, out, err = main_in_process(monkeypatch, capsys, "sample", str(run), "--prompt", question, "--beam", "2")
     assert code == 0, err
@@ -268,3 +299,5 @@ def test_bad_sequence_input_exits_2_with_one_line(tmp_path: Path, monkeypatch: p
                           "not found")
     assert_one_line_error(call("run", "model.name=seq2seq", "data.name=text"), "set data.name=math")
     assert_one_line_error(call("sample", str(tmp_path / "nowhere"), "--prompt", "x"), "nowhere")
+    assert_one_line_error(call("run", "model.name=seq2seq", "data.name=math", f"train.init_from={tmp_path}"),
+                          "is not a run directory")

@@ -14,12 +14,14 @@ from typing import Any
 import torch
 from rich.console import Console
 from rich.logging import RichHandler
+from torch import nn
 
 from trainlab.config import Config, config_to_dict, validate
 from trainlab.diagnose import Diagnosis
 from trainlab.engine import TASKS, Task, Trainer, load_checkpoint, load_model_state
 from trainlab.engine.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from trainlab.engine.device import describe_device, resolve_device, seed_everything, versions
+from trainlab.engine.init_from import init_weights, source_run
 from trainlab.errors import ConfigError
 from trainlab.evaluation import EvalResult, evaluate
 from trainlab.models import count_params
@@ -52,10 +54,10 @@ def run(cfg: Config, name: str | None = None, out: Path | str = "runs", overwrit
     if cfg.train.seeds:
         raise ConfigError(f"train.seeds={cfg.train.seeds} asks for one run per seed",
                           "use trainlab.studies.run_seeds(cfg, cfg.train.seeds) or `trainlab run`")
-    task = prepare_task(cfg)  # data problems surface before anything on disk is touched
+    start = _start(cfg, fresh=True)  # data and weight problems surface before anything on disk is touched
     run_dir = RunDir.create(Path(out) / (name or default_name(cfg)), overwrite=overwrite)
     write_yaml(run_dir.config, config_to_dict(cfg))
-    return _train(cfg, run_dir, resume_from=None, console=console, extra_callbacks=callbacks, task=task)
+    return _train(cfg, run_dir, resume_from=None, console=console, extra_callbacks=callbacks, start=start)
 
 
 def resume(path: Path | str, console: Console | None = None) -> RunResult:
@@ -64,14 +66,33 @@ def resume(path: Path | str, console: Console | None = None) -> RunResult:
     cfg = validate(read_yaml(run_dir.config))
     last = run_dir.checkpoint("last")
     state = load_checkpoint(last) if last.is_file() else None
-    return _train(cfg, run_dir, resume_from=state, console=console, extra_callbacks=())
+    return _train(cfg, run_dir, resume_from=state, console=console, extra_callbacks=(),
+                  start=_start(cfg, fresh=state is None))
+
+
+@dataclass
+class _Start:
+    """What a run starts from: the task with its data, the model, and where its weights came from."""
+
+    task: Task
+    model: nn.Module
+    weights_from: str | None = None
+
+
+def _start(cfg: Config, fresh: bool) -> _Start:
+    """The task and model; a `fresh` model takes train.init_from's weights."""
+    task = prepare_task(cfg)
+    model = task.build_model()
+    if fresh and (source := source_run(cfg)) is not None:
+        return _Start(task, model, f"weights from {source.path} (best, epoch {init_weights(model, source)})")
+    return _Start(task, model)
 
 
 def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, console: Console | None,
-           extra_callbacks: tuple[Callback, ...], task: Task | None = None) -> RunResult:
+           extra_callbacks: tuple[Callback, ...], start: _Start) -> RunResult:
     console = console or Console()
     with RunLock(run_dir.path), log_to(log, run_dir.log, _console_handler(console)):
-        trainer, diagnosis = build_trainer(cfg, run_dir, console, extra_callbacks, task)
+        trainer, diagnosis = build_trainer(cfg, run_dir, console, extra_callbacks, start.task, start.model)
         model, device = trainer.module, trainer.device
         if resume_from is not None:
             trainer.restore(resume_from)
@@ -79,6 +100,8 @@ def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, con
         else:
             log.info("run %s: %s on %s, %d parameters, %s", run_dir.path.name, cfg.model.name, cfg.data.name,
                      count_params(model), describe_device(device))
+            if start.weights_from:
+                log.info(start.weights_from)
         summary = {
             "name": run_dir.path.name, "status": "running", "task": cfg.task, "dataset": cfg.data.name,
             "model": cfg.model.name, "num_params": count_params(model), "seed": cfg.train.seed,
@@ -98,15 +121,18 @@ def prepare_task(cfg: Config) -> Task:
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     seed_everything(cfg.train.seed, cfg.train.deterministic)
-    return TASKS.get(cfg.task)(cfg, resolve_device(cfg.train.device))
+    task_cls, device = TASKS.get(cfg.task), resolve_device(cfg.train.device)
+    source = source_run(cfg)  # fine-tuning: the task sized as that run (a sequence run's vocabulary)
+    return task_cls(cfg, device) if source is None else task_cls.for_run(source, cfg, device)
 
 
 def build_trainer(cfg: Config, run_dir: RunDir, console: Console, extra_callbacks: tuple[Callback, ...] = (),
-                  task: Task | None = None) -> tuple[Trainer, Diagnosis | None]:
-    """The trainer `run` uses: task (from `prepare_task` unless given), model and the standard callbacks."""
+                  task: Task | None = None, model: nn.Module | None = None) -> tuple[Trainer, Diagnosis | None]:
+    """The trainer `run` uses: task (from `prepare_task` unless given), model (the task's unless given) and the
+    standard callbacks."""
     task = task or prepare_task(cfg)
     device = task.device
-    model = task.build_model()
+    model = model if model is not None else task.build_model()
     diagnosis = Diagnosis(cfg.diagnose, run_dir) if cfg.diagnose.enabled else None
     # Diagnosis before TensorBoard: its on_fit_end writes histograms before TensorBoard's closes the writer.
     callbacks: list[Callback] = [MetricsFile(run_dir.metrics), *([diagnosis] if diagnosis else []),

@@ -104,6 +104,9 @@ class TrainConfig(Section):
     early_stop: EarlyStopConfig = Field(default_factory=EarlyStopConfig, description="early stopping")
     quiet: bool = Field(default=False, description="no progress bars (log lines only)")
     threads: int | None = Field(default=None, gt=0, description="CPU threads for torch (None = torch's default)")
+    init_from: str | None = Field(
+        default=None, description="finished run whose best weights start this one (fine-tuning; same model sizes)"
+    )
     teacher_forcing: TeacherForcingConfig = Field(
         default_factory=TeacherForcingConfig, description="decoder inputs: target or own predictions (seq2seq)"
     )

@@ -119,6 +119,16 @@ class MathDataConfig(BaseModel):
     )
     lowercase: bool = Field(default=False, description="lowercase questions and answers")
     extra_tests: bool = Field(default=True, description="also score interpolate/ and extrapolate/ when present")
+    oversample: dict[str, int] = Field(
+        default_factory=dict,
+        description="module -> times its training examples are seen per epoch (memorisation-bound modules)",
+    )
+
+    @model_validator(mode="after")
+    def _oversample_positive(self) -> Any:
+        if bad := {m: k for m, k in self.oversample.items() if k < 1}:
+            raise ValueError(f"oversample counts must be at least 1, got {bad}")
+        return self
 
 
 class TextDataConfig(BaseModel):

@@ -47,6 +47,7 @@ class MathSplit:
     examples: Sequence[Example]
     tensors: MathTensors
     device: torch.device
+    rows: np.ndarray | None = None  # rows of one training epoch, when some are repeated (oversampling)
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -57,7 +58,7 @@ class MathSplit:
 
     def train_batches(self, batch_size: int, seed: int, epoch: int) -> Iterator[SeqBatch]:
         """Length-bucketed, shuffled by (seed, epoch)."""
-        for b in self.tensors.batches(batch_size, seed=seed, epoch=epoch):
+        for b in self.tensors.batches(batch_size, seed=seed, epoch=epoch, rows=self.rows):
             yield b.src.to(self.device), b.src_len.to(self.device), b.tgt.to(self.device)
 
     def sorted_index(self, batch_size: int, limit: int | None = None) -> list[torch.Tensor]:
@@ -68,7 +69,20 @@ class MathSplit:
         return list(order.split(batch_size))
 
     def num_batches(self, batch_size: int) -> int:
-        return -(-len(self) // batch_size)
+        """Training batches of one epoch."""
+        return -(-(len(self) if self.rows is None else len(self.rows)) // batch_size)
+
+
+def oversampled_rows(examples: Sequence[Example], oversample: dict[str, int]) -> np.ndarray | None:
+    """Row indices of one training epoch, each example of module m repeated oversample[m] times."""
+    if not oversample:
+        return None
+    present = sorted({e.module for e in examples})
+    if unknown := sorted(set(oversample) - set(present)):
+        raise ConfigError(f"data.math.oversample names {', '.join(unknown)}, which is not in the training data",
+                          f"use module names from: {', '.join(present)}")
+    counts = np.array([oversample.get(e.module, 1) for e in examples])
+    return np.repeat(np.arange(len(examples)), counts)
 
 
 def load_math(cfg: DataConfig, device: torch.device,
@@ -85,7 +99,9 @@ def load_math(cfg: DataConfig, device: torch.device,
     if vocab is None:
         train = examples["train"]
         vocab = CharVocab.build([e.question for e in train] + [e.answer for e in train], opts.lowercase)
-    return vocab, {name: MathSplit(ex, encode_examples(ex, vocab), device) for name, ex in examples.items() if ex}
+    splits = {name: MathSplit(ex, encode_examples(ex, vocab), device) for name, ex in examples.items() if ex}
+    splits["train"].rows = oversampled_rows(examples["train"], opts.oversample)
+    return vocab, splits
 
 
 def read_text(cfg: DataConfig) -> dict[str, str]:

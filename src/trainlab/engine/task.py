@@ -37,6 +37,11 @@ class Task(ABC):
     #: where the task's batches live (the model is moved there)
     device: torch.device
 
+    @classmethod
+    def for_run(cls, run: RunDir, cfg: Config, device: torch.device) -> Task:
+        """This task on `cfg`'s data, sized as in the finished `run` (which may have trained on other data)."""
+        return cls(cfg, device)
+
     @abstractmethod
     def build_model(self) -> nn.Module:
         """The model named by the config, sized for this task's data."""

@@ -44,15 +44,17 @@ class MathTensors:
 
     def batches(
         self, batch_size: int, seed: int = 0, epoch: int = 0, shuffle: bool = True,
-        bucket_batches: int = 50,
+        bucket_batches: int = 50, rows: np.ndarray | None = None,
     ) -> Iterator[MathBatch]:
-        """Length-bucketed batches in a seeded order (``shuffle=False``: in row order)."""
+        """Length-bucketed batches in a seeded order (``shuffle=False``: in row order) of ``rows``
+        (default: every row once; a row listed twice is seen twice)."""
+        rows = np.arange(len(self)) if rows is None else rows
         if shuffle:
             rng = np.random.default_rng([seed, epoch])
-            keys = (self.tgt_len.numpy(), self.src_len.numpy())
-            order = bucket_order(keys, batch_size, rng, bucket_batches)
+            keys = (self.tgt_len.numpy()[rows], self.src_len.numpy()[rows])
+            order = [torch.from_numpy(rows[b.numpy()]) for b in bucket_order(keys, batch_size, rng, bucket_batches)]
         else:
-            order = list(torch.arange(len(self)).split(batch_size))
+            order = list(torch.from_numpy(rows).split(batch_size))
         for index in order:
             yield self.batch(index)
 
