@@ -4,10 +4,12 @@ import json
 import math
 
 import torch
+from pytest import approx, raises
 
 import trainlab
 from trainlab.config import load_config
 from trainlab.engine import Callback
+from trainlab.errors import CheckpointError, ConfigError
 
 FAST = ["model.name=mlp", "model.hidden=[32]", "train.epochs=3", "train.quiet=true", "optim.lr=0.01"]
 
@@ -56,3 +58,20 @@ def test_evaluate_matches_the_summary(tmp_path):
     result = trainlab.run(load_config(None, FAST), name="e", out=tmp_path)
     ev = trainlab.evaluate([result.run_dir])
     assert abs(ev.acc - result.test_acc) < 1e-9 and ev.confusion.sum() == 360
+
+
+def test_init_from_starts_where_the_source_run_ended(tmp_path):
+    source = trainlab.run(load_config(None, [*FAST, "train.epochs=1"]), name="src", out=tmp_path)
+    frozen = trainlab.run(load_config(None, [*FAST, "train.epochs=1", "optim.lr=1e-12",
+                                             f"train.init_from={source.run_dir}"]), name="frozen", out=tmp_path)
+    assert frozen.summary["test_loss"] == approx(source.summary["test_loss"], rel=1e-6)
+    tuned = trainlab.run(load_config(None, [*FAST, "train.epochs=2", f"train.init_from={source.run_dir}"]),
+                         name="tuned", out=tmp_path)
+    assert tuned.summary["test_loss"] < source.summary["test_loss"]
+    with raises(CheckpointError, match="src has another architecture"):
+        trainlab.run(load_config(None, [*FAST, "model.hidden=[16]", f"train.init_from={source.run_dir}"]),
+                     name="other", out=tmp_path)
+    with raises(ConfigError, match="src is a classification run, this one is seq2seq"):
+        trainlab.run(load_config(None, ["model.name=seq2seq", "data.name=math", f"train.init_from={source.run_dir}"]),
+                     name="seq", out=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frozen", "src", "tuned"]
