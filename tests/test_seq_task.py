@@ -18,7 +18,9 @@ import torch.nn.functional as F
 
 from trainlab.config import load_config
 from trainlab.data.math import vocab as data_vocab
+from trainlab.data.math.reader import Example
 from trainlab.engine.device import epoch_generator
+from trainlab.engine.seq_report import Scored, overlap_table, seen_in_training
 from trainlab.engine.seq_tasks import Seq2SeqTask, teacher_forcing_ratio, token_stats
 from trainlab.errors import ConfigError, UserError
 from trainlab.models.seq import tokens
@@ -124,6 +126,18 @@ def test_oversampled_modules_are_seen_more_often_per_epoch(tmp_path: Path) -> No
         load_config(None, [*args, "data.math.oversample.numbers__fake_add=0"])
 
 
+def test_questions_seen_in_training_are_matched_by_their_numbers_within_a_module() -> None:
+    train = [Example("m", "What is 2 + 3?", "5"), Example("m2", "Is 7 even?", "False")]
+    test = [Example("m", "Sum 2 and 3.", "5"), Example("m", "What is 3 + 2?", "5"), Example("m", "Is 7 even?", "False"),
+            Example("m2", "Is 7 even?", "False"), Example("m2", "Is 70 even?", "True")]
+    assert seen_in_training(test, train).tolist() == [True, False, False, True, False]
+    scored = Scored("test", test, ["5", "4", "False", "True", "True"])
+    assert scored.overlap(train) == {"m": (1 / 3, 1.0, 0.5), "m2": (0.5, 0.0, 1.0)}
+    only_unseen = Scored("test", test[1:2], ["5"]).overlap(train)
+    assert overlap_table(only_unseen) == [["m", "0.00", "-", "100.00"]]
+    assert overlap_table(only_unseen, percent=False) == [["m", "0.0000", "-", "1.0000"]]
+
+
 def assert_one_line_error(r: subprocess.CompletedProcess[str] | tuple[int, str], needle: str) -> None:
     code, err = (r.returncode, r.stderr) if isinstance(r, subprocess.CompletedProcess) else r
     assert code == 2, err
@@ -173,6 +187,9 @@ def test_seq2seq_on_handwritten_files_writes_its_report(tmp_path: Path) -> None:
     table = (run / "module_acc.md").read_text()
     assert "| **all** |" in table and "| interpolate | 10 |" in table
     assert (run / "module_acc.csv").read_text().splitlines()[0].startswith("module,test n,test acc %")
+    assert "## Questions seen in training (test split)" in table
+    seen = summary["seen_in_training"]
+    assert set(seen) == set(summary["module_acc"]["test"]) and 0 < seen["numbers__fake_add"]["seen"] < 1
 
     report = evaluate_task([run], split="interpolate", beam=2, device="cpu")
     assert "beam 2" in report.lines[0]
@@ -187,7 +204,8 @@ def test_seq2seq_on_handwritten_files_writes_its_report(tmp_path: Path) -> None:
     assert pair.lines[0].startswith("ensemble of 2 [test, best, greedy]")
     assert pair.lines[1:3] == [f"member #1 s2s: exact-match {alone[0]}", f"member #2 s2s-seed1: exact-match {alone[1]}"]
     assert pair.lines[3].startswith("ensemble gain over the best member: ")
-    assert pair.columns == ["module", "examples", "#1", "#2", "ensemble"]
+    assert pair.columns == ["module", "examples", "#1", "#2", "ensemble", "seen", "on seen", "on unseen"]
+    assert [row[3] for row in single[0].rows] == [f"{v['seen']:.4f}" for v in seen.values()]
     assert [row[2:4] for row in pair.rows] == [row[2:3] + o[2:3] for row, o in
                                                zip(single[0].rows, single[1].rows, strict=True)]
     assert evaluate_task([run, run], device="cpu").lines[3] == "ensemble gain over the best member: +0.0000"

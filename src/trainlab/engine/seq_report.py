@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -53,6 +54,36 @@ class Scored:
     def module_accuracy(self) -> dict[str, float]:
         return {m: round(acc, 6) for m, (_, acc) in self.module_counts().items()}
 
+    def overlap(self, train: Sequence[Example]) -> dict[str, tuple[float, float, float]]:
+        """module → (share of its questions seen in training, exact match on those, on the others; nan: none)."""
+        seen = seen_in_training(self.examples, train)
+
+        def acc(mask: np.ndarray) -> float:
+            return float(self.correct[mask].mean()) if mask.any() else float("nan")
+
+        return {m: (float(seen[self.modules == m].mean()), acc(seen & (self.modules == m)),
+                    acc(~seen & (self.modules == m))) for m in sorted(set(self.modules))}
+
+
+def question_numbers(question: str) -> tuple[str, ...]:
+    """The integers of a question in order: questions of one module with the same ones ask about the same
+    numbers, whatever their wording."""
+    return tuple(re.findall(r"\d+", question))
+
+
+def seen_in_training(examples: Sequence[Example], train: Sequence[Example]) -> np.ndarray:
+    """For each example: does a training question of its module ask about the same numbers?"""
+    keys = {(e.module, question_numbers(e.question)) for e in train}
+    return np.array([(e.module, question_numbers(e.question)) in keys for e in examples], dtype=bool)
+
+
+def overlap_table(overlap: dict[str, tuple[float, float, float]], percent: bool = True) -> list[list[str]]:
+    """Rows of module, share seen, exact match on seen and on unseen questions ("-" where there are none)."""
+    def cell(x: float) -> str:
+        return "-" if np.isnan(x) else f"{100 * x:.2f}" if percent else f"{x:.4f}"
+
+    return [[m, *(cell(x) for x in v)] for m, v in overlap.items()]
+
 
 @dataclass
 class SplitRow:
@@ -69,9 +100,10 @@ class SplitRow:
 
 
 def write_report(scored: Sequence[Scored], run: RunDir, samples: int, splits: Sequence[SplitRow] = (),
-                 decoding: str = "greedy") -> None:
-    """module_acc.md (per split, then per module), module_acc.csv (per module), samples.md (from the first
-    decoded split) and plots/module_acc.png."""
+                 decoding: str = "greedy", overlap: dict[str, tuple[float, float, float]] | None = None) -> None:
+    """module_acc.md (per split, per module, then the first decoded split's accuracy on questions seen and
+    not seen in training), module_acc.csv (per module), samples.md (from the first decoded split) and
+    plots/module_acc.png."""
     header, rows = module_table(scored)
     with (run.path / "module_acc.csv").open("w", newline="") as f:
         csv.writer(f).writerows([header, *rows])
@@ -87,6 +119,12 @@ def write_report(scored: Sequence[Scored], run: RunDir, samples: int, splits: Se
         lines.append("")
     lines += ["## Exact match per module", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
+    if overlap:
+        lines += ["", f"## Questions seen in training ({scored[0].split} split)", "",
+                  "Seen: a training question of the same module has the same numbers (all integers, in order), "
+                  "whatever its wording; an answer that needs memorising the number can only be right there.", "",
+                  "| module | seen % | exact match % on seen | on unseen |", "|---|---|---|---|"]
+        lines += ["| " + " | ".join(row) + " |" for row in overlap_table(overlap)]
     (run.path / "module_acc.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (run.path / "samples.md").write_text(samples_markdown(scored[0], samples, run.path.name), encoding="utf-8")
     plot_module_accuracy(scored, run.plots / "module_acc.png", run.path.name)

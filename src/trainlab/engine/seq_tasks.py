@@ -21,7 +21,7 @@ from trainlab.config.schema import Config, TrainConfig
 from trainlab.data.math.vocab import CharVocab
 from trainlab.engine.checkpoint import load_checkpoint, load_model_state
 from trainlab.engine.seq_data import StreamSplit, load_math, read_text
-from trainlab.engine.seq_report import Scored, SplitRow, write_report
+from trainlab.engine.seq_report import Scored, SplitRow, overlap_table, write_report
 from trainlab.engine.task import TASKS, Batch, Stats, Task
 from trainlab.engine.trainer import accumulate
 from trainlab.errors import ConfigError, DataError, UserError
@@ -182,8 +182,13 @@ class Seq2SeqTask(_SeqTask):
             exact = scored[split].accuracy if split in scored else forced["acc"]
             rows.append(SplitRow(split, min(len(data), limit or len(data)), len(data), exact, forced["char_acc"],
                                  forced["loss"], split in scored))
-        write_report(list(scored.values()), run_dir, self.cfg.decode.samples, rows, decoding)
+        overlap = scored["test"].overlap(self.splits["train"].examples)
+        write_report(list(scored.values()), run_dir, self.cfg.decode.samples, rows, decoding, overlap)
         out: dict[str, Any] = {"decoding": decoding, "test_decoded_acc": scored["test"].accuracy}
+        out["seen_in_training"] = {  # of the test split; None: no such questions
+            m: {k: None if math.isnan(x) else round(x, 6) for k, x in zip(("seen", "acc_seen", "acc_unseen"), v,
+                                                                           strict=True)}
+            for m, v in overlap.items()}
         out |= {f"{s}_acc": v.accuracy for s, v in scored.items() if s != "test"}
         out["splits"] = {r.split: {"examples": r.examples, "of": r.total, "exact": round(r.exact, 6),
                                    "char_acc": round(r.char_acc, 6), "loss": round(r.loss, 6), "decoded": r.decoded}
@@ -220,6 +225,11 @@ class Seq2SeqTask(_SeqTask):
             per_member = [s.module_counts() for s in alone]
         rows = [[m, str(n), *(f"{c[m][1]:.4f}" for c in per_member), f"{acc:.4f}"]
                 for m, (n, acc) in scored.module_counts().items()]
+        if split != "train":  # exact match on questions whose numbers a training question of the module has
+            columns += ["seen", "on seen", "on unseen"]
+            overlap = scored.overlap(task.splits["train"].examples)
+            for row, seen in zip(rows, overlap_table(overlap, percent=False), strict=True):
+                row += seen[1:]
         return EvalReport(lines, columns, rows, "exact match per module")
 
 
