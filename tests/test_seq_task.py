@@ -242,7 +242,7 @@ def test_cli_generates_trains_evaluates_and_samples(cli: Any, tmp_path: Path, mo
     code, out, err = main_in_process(monkeypatch, capsys, "eval", str(run), "--split", "interpolate", "--beam", "2")
     assert code == 0, err
     assert "[interpolate, best, beam 2]: exact-match" in out
-    assert "numbers__is_factor" in out and "numbers__place_value" in out
+    assert "exact match per module (numbers__…)" in out and "│ is_factor " in out and "│ place_value " in out
     code, out, err = main_in_process(monkeypatch, capsys, "eval", str(run), str(run))
     assert code == 0, err
     assert "ensemble of 2 [test, best, greedy]: exact-match" in out and "member #2 gen: exact-match" in out

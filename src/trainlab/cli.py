@@ -137,6 +137,17 @@ def _report(result: object) -> None:
     _exit_for(s["status"])
 
 
+def _table(columns: list[str], rows: list[list[str]], title: str) -> Table:
+    """A rich table; a prefix such as `numbers__` that every first cell shares moves to the title."""
+    prefix = rows[0][0].split("__")[0] + "__" if "__" in rows[0][0] else ""
+    if prefix and all(row[0].startswith(prefix) for row in rows):
+        rows, title = [[row[0].removeprefix(prefix), *row[1:]] for row in rows], f"{title} ({prefix}…)"
+    table = Table(*columns, title=title)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
 @app.command("eval")
 def eval_(
     run_dirs: Annotated[list[Path], typer.Argument(help="one run directory, or several for an ensemble")],
@@ -155,10 +166,7 @@ def eval_(
         for line in report.lines:
             console.print(line, markup=False)
         if report.rows:
-            table = Table(*report.columns, title=report.title)
-            for row in report.rows:
-                table.add_row(*row)
-            console.print(table)
+            console.print(_table(report.columns, report.rows, report.title))
         return
     if beam is not None:
         raise UserError("--beam applies to seq2seq runs only", "leave out --beam for classification runs")
