@@ -196,8 +196,11 @@ def test_seq2seq_on_handwritten_files_writes_its_report(tmp_path: Path) -> None:
     assert [row[0] for row in report.rows] == ["numbers__fake_add"]
 
     # ensembles: members score as they do alone; a run averaged with itself is the run
-    other = api.run(cfg.model_copy(update={"train": cfg.train.model_copy(update={"seed": 1})}), name="s2s-seed1",
-                    out=tmp_path / "runs").run_dir
+    # (a member trained with oversampling shares the splits: it is accepted)
+    oversampled = cfg.data.model_copy(update={"math": cfg.data.math.model_copy(
+        update={"oversample": {"numbers__fake_parity": 2}})})
+    other = api.run(cfg.model_copy(update={"train": cfg.train.model_copy(update={"seed": 1}), "data": oversampled}),
+                    name="s2s-seed1", out=tmp_path / "runs").run_dir
     single = [evaluate_task([r], device="cpu") for r in (run, other)]
     alone = [report.lines[0].split("exact-match ")[1][:6] for report in single]
     pair = evaluate_task([run, other], device="cpu")

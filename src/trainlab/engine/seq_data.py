@@ -85,6 +85,11 @@ def oversampled_rows(examples: Sequence[Example], oversample: dict[str, int]) ->
     return np.repeat(np.arange(len(examples)), counts)
 
 
+def split_settings(cfg: DataConfig) -> DataConfig:
+    """The data settings that decide the val and test splits: training-only options (oversampling) cleared."""
+    return cfg.model_copy(update={"math": cfg.math.model_copy(update={"oversample": {}})})
+
+
 def load_math(cfg: DataConfig, device: torch.device,
               vocab: CharVocab | None = None) -> tuple[CharVocab, dict[str, MathSplit]]:
     """The vocabulary (built from train text unless given) and every non-empty split."""

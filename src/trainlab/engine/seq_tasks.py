@@ -20,7 +20,7 @@ from torch import nn
 from trainlab.config.schema import Config, TrainConfig
 from trainlab.data.math.vocab import CharVocab
 from trainlab.engine.checkpoint import load_checkpoint, load_model_state
-from trainlab.engine.seq_data import StreamSplit, load_math, read_text
+from trainlab.engine.seq_data import StreamSplit, load_math, read_text, split_settings
 from trainlab.engine.seq_report import Scored, SplitRow, overlap_table, write_report
 from trainlab.engine.task import TASKS, Batch, Stats, Task
 from trainlab.engine.trainer import accumulate
@@ -203,7 +203,8 @@ class Seq2SeqTask(_SeqTask):
         members = [first]
         for run, cfg in zip(runs[1:], cfgs[1:], strict=True):
             vocab = run.path / VOCAB_FILE
-            if cfg.data != cfgs[0].data or (vocab.is_file() and CharVocab.load(vocab) != task.vocab):
+            same_vocab = not vocab.is_file() or CharVocab.load(vocab) == task.vocab
+            if split_settings(cfg.data) != split_settings(cfgs[0].data) or not same_vocab:
                 raise UserError(f"{run.path.name} was trained on other data than {runs[0].path.name}",
                                 f"ensemble only runs with the same data settings and {split} split")
             members.append(load_weights(build_model(cfg.model, (0,), len(task.vocab)), run, checkpoint, device))
