@@ -40,7 +40,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 app.add_typer(typer.Typer(no_args_is_help=True), name="data", cls=_DataGroup,
               help="Generate datasets (`trainlab data math --out DIR`).")
 app.add_typer(scratch_app, name="scratch", help="The from-scratch NumPy engine (`trainlab scratch run`).")
-console = Console()
+# Piped output (a log, a file) is not cut to 80 columns: wide tables such as an ensemble's keep their figures.
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
 
 Args = Annotated[list[str] | None, typer.Argument(help="[CONFIG.yaml] then key=value overrides")]
 
