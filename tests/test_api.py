@@ -68,7 +68,7 @@ def test_init_from_starts_where_the_source_run_ended(tmp_path):
     tuned = trainlab.run(load_config(None, [*FAST, "train.epochs=2", f"train.init_from={source.run_dir}"]),
                          name="tuned", out=tmp_path)
     assert tuned.summary["test_loss"] < source.summary["test_loss"]
-    with raises(CheckpointError, match="src has another architecture"):
+    with raises(CheckpointError, match=r"train.init_from: .*src.checkpoints.best.pt was saved from another arch"):
         trainlab.run(load_config(None, [*FAST, "model.hidden=[16]", f"train.init_from={source.run_dir}"]),
                      name="other", out=tmp_path)
     with raises(ConfigError, match="src is a classification run, this one is seq2seq"):

@@ -261,7 +261,7 @@ def test_cli_generates_trains_evaluates_and_samples(cli: Any, tmp_path: Path, mo
     assert tuned["test_loss"] == pytest.approx(summary["test_loss"], rel=1e-5)
     assert f"weights from {run} (best, epoch 1)" in (tmp_path / "runs" / "tuned" / "train.log").read_text()
     assert_one_line_error(main_in_process(monkeypatch, capsys, *tune, "model.hidden_size=8", "--name", "t2")[::2],
-                          "has another architecture")
+                          "was saved from another architecture")
     assert not (tmp_path / "runs" / "t2").exists()
 
     question = "What is the units digit of 1234?"

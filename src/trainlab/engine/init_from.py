@@ -7,7 +7,7 @@ from pathlib import Path
 from torch import nn
 
 from trainlab.config import Config
-from trainlab.engine.checkpoint import load_checkpoint
+from trainlab.engine.checkpoint import load_checkpoint, load_model_state
 from trainlab.errors import CheckpointError, ConfigError
 from trainlab.runs import RunDir, read_yaml
 
@@ -29,11 +29,10 @@ def source_run(cfg: Config) -> RunDir | None:
 
 def init_weights(model: nn.Module, run: RunDir) -> int:
     """Load `run`'s best weights into `model`; returns the epoch they were saved at."""
-    state = load_checkpoint(run.checkpoint("best"))
+    best = run.checkpoint("best")
+    state = load_checkpoint(best)
     try:
-        model.load_state_dict(state["model"])
-    except (RuntimeError, KeyError) as e:
-        first = str(e).splitlines()[1 if "\n" in str(e) else 0].strip()[:160]
-        raise CheckpointError(f"train.init_from run {run.path.name} has another architecture ({first})",
-                              f"give the model the sizes in {run.config}") from None
+        load_model_state(model, state, best)
+    except CheckpointError as e:
+        raise CheckpointError(f"train.init_from: {e.problem}", f"give the model the sizes in {run.config}") from None
     return int(state.get("fit_state", {}).get("epoch", 0))

@@ -86,8 +86,9 @@ def oversampled_rows(examples: Sequence[Example], oversample: dict[str, int]) ->
 
 
 def split_settings(cfg: DataConfig) -> DataConfig:
-    """The data settings that decide the val and test splits: training-only options (oversampling) cleared."""
-    return cfg.model_copy(update={"math": cfg.math.model_copy(update={"oversample": {}})})
+    """The data settings that decide the val and test splits: training-only options (subset, oversampling)
+    cleared."""
+    return cfg.model_copy(update={"subset": None, "math": cfg.math.model_copy(update={"oversample": {}})})
 
 
 def load_math(cfg: DataConfig, device: torch.device,
