@@ -54,7 +54,7 @@ def run(cfg: Config, name: str | None = None, out: Path | str = "runs", overwrit
     if cfg.train.seeds:
         raise ConfigError(f"train.seeds={cfg.train.seeds} asks for one run per seed",
                           "use trainlab.studies.run_seeds(cfg, cfg.train.seeds) or `trainlab run`")
-    start = _start(cfg, fresh=True)  # data and weight problems surface before anything on disk is touched
+    start = prepare_start(cfg)  # data and weight problems surface before anything on disk is touched
     run_dir = RunDir.create(Path(out) / (name or default_name(cfg)), overwrite=overwrite)
     write_yaml(run_dir.config, config_to_dict(cfg))
     return _train(cfg, run_dir, resume_from=None, console=console, extra_callbacks=callbacks, start=start)
@@ -67,11 +67,11 @@ def resume(path: Path | str, console: Console | None = None) -> RunResult:
     last = run_dir.checkpoint("last")
     state = load_checkpoint(last) if last.is_file() else None
     return _train(cfg, run_dir, resume_from=state, console=console, extra_callbacks=(),
-                  start=_start(cfg, fresh=state is None))
+                  start=prepare_start(cfg, fresh=state is None))
 
 
 @dataclass
-class _Start:
+class Start:
     """What a run starts from: the task with its data, the model, and where its weights came from."""
 
     task: Task
@@ -79,20 +79,22 @@ class _Start:
     weights_from: str | None = None
 
 
-def _start(cfg: Config, fresh: bool) -> _Start:
-    """The task and model; a `fresh` model takes train.init_from's weights."""
-    task = prepare_task(cfg)
+def prepare_start(cfg: Config, fresh: bool = True) -> Start:
+    """The task and model; with train.init_from, the task is sized as that run (a sequence run's vocabulary)
+    and a `fresh` model takes its best weights (a resumed one takes its own checkpoint's next)."""
+    source = source_run(cfg)
+    task = prepare_task(cfg, source)
     model = task.build_model()
-    if fresh and (source := source_run(cfg)) is not None:
-        return _Start(task, model, f"weights from {source.path} (best, epoch {init_weights(model, source)})")
-    return _Start(task, model)
+    if fresh and source is not None:
+        return Start(task, model, f"weights from {source.path} (best, epoch {init_weights(model, source)})")
+    return Start(task, model)
 
 
 def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, console: Console | None,
-           extra_callbacks: tuple[Callback, ...], start: _Start) -> RunResult:
+           extra_callbacks: tuple[Callback, ...], start: Start) -> RunResult:
     console = console or Console()
     with RunLock(run_dir.path), log_to(log, run_dir.log, _console_handler(console)):
-        trainer, diagnosis = build_trainer(cfg, run_dir, console, extra_callbacks, start.task, start.model)
+        trainer, diagnosis = build_trainer(cfg, run_dir, console, extra_callbacks, start)
         model, device = trainer.module, trainer.device
         if resume_from is not None:
             trainer.restore(resume_from)
@@ -116,23 +118,21 @@ def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, con
     return RunResult(run_dir.path, status, summary)
 
 
-def prepare_task(cfg: Config) -> Task:
-    """Threads, seeds, device, then the task with its data loaded (the model comes next)."""
+def prepare_task(cfg: Config, source: RunDir | None = None) -> Task:
+    """Threads, seeds, device, then the task with its data loaded (the model comes next), sized as the finished
+    run `source` when given."""
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     seed_everything(cfg.train.seed, cfg.train.deterministic)
     task_cls, device = TASKS.get(cfg.task), resolve_device(cfg.train.device)
-    source = source_run(cfg)  # fine-tuning: the task sized as that run (a sequence run's vocabulary)
     return task_cls(cfg, device) if source is None else task_cls.for_run(source, cfg, device)
 
 
 def build_trainer(cfg: Config, run_dir: RunDir, console: Console, extra_callbacks: tuple[Callback, ...] = (),
-                  task: Task | None = None, model: nn.Module | None = None) -> tuple[Trainer, Diagnosis | None]:
-    """The trainer `run` uses: task (from `prepare_task` unless given), model (the task's unless given) and the
-    standard callbacks."""
-    task = task or prepare_task(cfg)
-    device = task.device
-    model = model if model is not None else task.build_model()
+                  start: Start | None = None) -> tuple[Trainer, Diagnosis | None]:
+    """The trainer `run` uses: task and model (from `prepare_start(cfg)` unless given) and the standard callbacks."""
+    start = start or prepare_start(cfg)
+    task, model, device = start.task, start.model, start.task.device
     diagnosis = Diagnosis(cfg.diagnose, run_dir) if cfg.diagnose.enabled else None
     # Diagnosis before TensorBoard: its on_fit_end writes histograms before TensorBoard's closes the writer.
     callbacks: list[Callback] = [MetricsFile(run_dir.metrics), *([diagnosis] if diagnosis else []),
