@@ -264,3 +264,16 @@ def test_char_lm_state_carries_over(impl: str) -> None:
 def test_unknown_cell_is_a_user_error() -> None:
     with pytest.raises(UserError, match="did you mean 'gru'"):
         build_rnn("gruu", "native", 3, 4)
+
+
+def test_transformer_starts_with_tokens_positions_and_logits_at_unit_scale() -> None:
+    """At the default width the √d-scaled token embeddings are as loud as the sinusoidal positions, and the
+    tied output layer's first logits have unit scale (N(0, 1) embeddings: tokens at std 11, a first loss of 121)."""
+    torch.manual_seed(0)
+    vocab = 40
+    model = TransformerSeq2Seq(TransformerOptions(dropout=0.0), vocab).eval()
+    src, tgt_in = torch.randint(4, vocab, (64, 30)), torch.randint(4, vocab, (64, 6))
+    tokens = model.source(src) * model.scale
+    assert 0.7 < tokens.std().item() < 1.4  # sinusoids have std √0.5 ≈ 0.71
+    assert model(src, torch.full((64,), 30), tgt_in).std().item() < 3
+    assert model.source.weight[PAD].abs().max() == 0

@@ -23,6 +23,17 @@ def sinusoids(length: int, width: int, device: torch.device) -> torch.Tensor:
     return table
 
 
+def embedding(vocab_size: int, width: int) -> nn.Embedding:
+    """Token embedding at std width^-1/2 (Vaswani et al. 2017): scaled by √width it has unit scale, like the
+    positions, and as the tied output layer it gives logits of unit scale. nn.Embedding's N(0, 1) makes the
+    tokens √width times louder than their positions and the first logits dozens of units wide."""
+    table = nn.Embedding(vocab_size, width, padding_idx=PAD)
+    nn.init.normal_(table.weight, std=width**-0.5)
+    with torch.no_grad():
+        table.weight[PAD].zero_()
+    return table
+
+
 class TransformerSeq2Seq(nn.Module):
     """Pre-norm encoder-decoder. Decoding state is the prefix generated so far (re-decoded each step)."""
 
@@ -30,8 +41,8 @@ class TransformerSeq2Seq(nn.Module):
         super().__init__()
         d = opts.d_model
         self.scale = math.sqrt(d)
-        self.source = nn.Embedding(vocab_size, d, padding_idx=PAD)
-        self.target = self.source if opts.shared_embeddings else nn.Embedding(vocab_size, d, padding_idx=PAD)
+        self.source = embedding(vocab_size, d)
+        self.target = self.source if opts.shared_embeddings else embedding(vocab_size, d)
         self.dropout = nn.Dropout(opts.dropout)
         layer = {"d_model": d, "nhead": opts.heads, "dim_feedforward": opts.ff_size, "dropout": opts.dropout,
                  "batch_first": True, "norm_first": True}
