@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 from clitools import run_cli
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ctrl_c_raises() -> None:
+    """Ctrl-C raises KeyboardInterrupt here and in the CLI subprocesses, even when the suite was started in the
+    background (`cmd &`, nohup), which starts it with SIGINT ignored; the Ctrl-C tests need the interactive default."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
