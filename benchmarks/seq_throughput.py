@@ -25,8 +25,8 @@ import torch
 from machine import machine
 
 from trainlab.config.seq import Seq2SeqOptions, TransformerOptions
+from trainlab.data.vocab import BOS, EOS, PAD
 from trainlab.models.seq.seq2seq import Seq2Seq
-from trainlab.models.seq.tokens import BOS, EOS, PAD
 from trainlab.models.seq.transformer import TransformerSeq2Seq
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -50,8 +50,9 @@ def synthetic_batches(n: int, batch: int, vocab: int, seed: int = 0) -> list[Bat
 
 
 def real_batches(root: Path, n: int, batch: int) -> tuple[list[Batch], int]:
-    from trainlab.data.math import encode_examples, read_math_dir
-    from trainlab.data.math.vocab import CharVocab
+    from trainlab.data.math import read_math_dir
+    from trainlab.data.vocab import CharVocab
+    from trainlab.tasks.seq2seq.batching import encode_examples
 
     train = read_math_dir(root, difficulty="easy")["train"]
     vocab = CharVocab.build([e.question for e in train] + [e.answer for e in train])

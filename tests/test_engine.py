@@ -120,18 +120,16 @@ def test_sgd_momentum_and_nesterov_reach_torch():
 def test_evaluation_counts_the_confusion_matrix_of_the_predictions():
     from sklearn.metrics import confusion_matrix
 
-    from trainlab.engine import ClassificationTask
+    from trainlab.engine import eval_sums
+    from trainlab.tasks.classification import ClassificationTask
 
     torch.manual_seed(0)
     task = ClassificationTask(load_config(None, ["model.name=mlp", "model.hidden=[16]"]), torch.device("cpu"))
-    model = task.build_model().eval()
-    sums: dict[str, torch.Tensor] = {}
+    model = task.build_model()
+    sums = eval_sums(model, task.eval_batches("test"), lambda m, b: task.step(m, b)[1])
     with torch.no_grad():
-        for batch in task.eval_batches("test"):
-            for k, v in task.step(model, batch)[1].items():
-                sums[k] = sums[k] + v if k in sums else v
-    probs, labels = task.predict(model, "test")
-    expected = confusion_matrix(labels, probs.argmax(1), labels=range(10))
+        x, labels = task.splits["test"].x, task.splits["test"].y.numpy()
+        expected = confusion_matrix(labels, model(x).argmax(1).numpy(), labels=range(10))
     assert sums["confusion"].view(10, 10).numpy().tolist() == expected.tolist()
     assert int(sums["confusion"].sum()) == len(labels) == int(sums["count"])
     model.train()

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from trainlab.data.math.batching import bucket_order, encode_examples, encode_padded
 from trainlab.data.math.reader import Example, read_math_dir
-from trainlab.data.math.vocab import BOS, EOS, PAD, UNK, CharVocab
+from trainlab.data.vocab import BOS, EOS, PAD, UNK, CharVocab
 from trainlab.errors import DataError, UserError
+from trainlab.tasks.seq2seq.batching import bucket_order, encode_examples, encode_padded
 
 MODULES = ["numbers__gcd", "numbers__place_value", "numbers__round_number"]
 CLI = [sys.executable, "-m", "trainlab.data.math.cli", "math"]

@@ -13,7 +13,7 @@ from trainlab.errors import ConfigError, UserError
 from trainlab.models.seq import BOS, EOS, PAD, beam_search, greedy
 from trainlab.models.seq.attention import Memory
 from trainlab.models.seq.char_lm import CharLM
-from trainlab.models.seq.ensemble import Ensemble
+from trainlab.models.seq.ensemble import SeqEnsemble as Ensemble
 from trainlab.models.seq.rnn import NativeRNN, TorchRNN, build_rnn
 from trainlab.models.seq.seq2seq import Seq2Seq
 from trainlab.models.seq.transformer import TransformerSeq2Seq

@@ -17,13 +17,12 @@ import torch
 import torch.nn.functional as F
 
 from trainlab.config import load_config
-from trainlab.data.math import vocab as data_vocab
 from trainlab.data.math.reader import Example
 from trainlab.engine.device import epoch_generator
-from trainlab.engine.seq_report import Scored, overlap_table, seen_in_training
-from trainlab.engine.seq_tasks import Seq2SeqTask, teacher_forcing_ratio, token_stats
 from trainlab.errors import ConfigError, UserError
-from trainlab.models.seq import tokens
+from trainlab.tasks.chars import token_stats
+from trainlab.tasks.seq2seq import Seq2SeqTask, teacher_forcing_ratio
+from trainlab.tasks.seq2seq.report import Scored, overlap_table, seen_in_training
 
 TINY = ["model.hidden_size=16", "model.embedding_size=8", "train.batch_size=16", "train.threads=1",
         "train.quiet=true"]
@@ -50,15 +49,10 @@ def write_math_dir(root: Path, n: int = 60) -> Path:
     return root
 
 
-def test_special_ids_match_the_data_vocabulary() -> None:
-    assert (tokens.PAD, tokens.UNK, tokens.BOS, tokens.EOS) == (data_vocab.PAD, data_vocab.UNK, data_vocab.BOS,
-                                                                  data_vocab.EOS)
-
-
 def test_sequence_models_imply_their_task() -> None:
-    assert load_config(None, ["model.name=transformer", "data.name=math"]).task == "seq2seq"
-    assert load_config(None, ["model.name=char_lm", "data.name=text"]).task == "char_lm"
-    assert load_config(None, []).task == "classification"
+    assert load_config(None, ["model.name=transformer", "data.name=math"]).task.name == "seq2seq"
+    assert load_config(None, ["model.name=char_lm", "data.name=text"]).task.name == "char_lm"
+    assert load_config(None, []).task.name == "classification"
     with pytest.raises(ConfigError, match="rnn_impl=native"):
         load_config(None, ["model.name=seq2seq", "model.cell=jordan"])
 
@@ -84,46 +78,48 @@ def test_token_stats_match_torch_cross_entropy() -> None:
 
 
 def test_teacher_forcing_schedules() -> None:
-    cfg = load_config(None, ["train.epochs=5", "train.teacher_forcing.schedule=linear",
-                             "train.teacher_forcing.min_ratio=0.2"]).train
-    assert [round(teacher_forcing_ratio(cfg, e), 3) for e in range(1, 6)] == [1.0, 0.8, 0.6, 0.4, 0.2]
-    cfg.teacher_forcing.schedule = "inverse_sigmoid"
-    ratios = [teacher_forcing_ratio(cfg, e) for e in range(1, 6)]
+    tf = load_config(None, ["task=seq2seq", "task.teacher_forcing.schedule=linear",
+                            "task.teacher_forcing.min_ratio=0.2"]).task.teacher_forcing
+    assert [round(teacher_forcing_ratio(tf, 5, e), 3) for e in range(1, 6)] == [1.0, 0.8, 0.6, 0.4, 0.2]
+    tf.schedule = "inverse_sigmoid"
+    ratios = [teacher_forcing_ratio(tf, 5, e) for e in range(1, 6)]
     assert all(1 > a > b > 0 for a, b in itertools.pairwise(ratios))
 
 
 def test_the_epoch_sets_the_teacher_forcing_ratio_and_the_batch_order(tmp_path: Path) -> None:
     cfg = load_config(None, ["model.name=seq2seq", "data.name=math", f"data.root={write_math_dir(tmp_path)}",
                              "train.epochs=4", "train.seed=7", "train.batch_size=16",
-                             "train.teacher_forcing.schedule=linear", "train.teacher_forcing.min_ratio=0.4"])
+                             "task.teacher_forcing.schedule=linear", "task.teacher_forcing.min_ratio=0.4"])
     task = Seq2SeqTask(cfg, torch.device("cpu"))
 
+    def batches(epoch: int) -> list[Any]:
+        return list(task.train_batches(epoch_generator(7, epoch, torch.device("cpu")), epoch))
+
     def order(epoch: int) -> list[list[int]]:
-        return [src[:, 0].tolist() + src_len.tolist()
-                for src, src_len, _ in task.train_batches(epoch_generator(7, epoch, torch.device("cpu")), epoch)]
+        return [b.src[:, 0].tolist() + b.src_len.tolist() for b in batches(epoch)]
 
     first = order(1)
-    assert task.ratio == pytest.approx(1.0)
+    assert [b.teacher_forcing for b in batches(1)] == pytest.approx([1.0] * len(first))
     assert order(1) == first and order(3) != first
-    assert task.ratio == pytest.approx(0.6)  # 1.0 -> 0.4 over epochs 1..4
+    assert [b.teacher_forcing for b in batches(3)] == pytest.approx([0.6] * len(first))  # 1.0 -> 0.4 over 1..4
     assert sorted(task.splits) == ["extrapolate", "interpolate", "test", "train", "val"]
     assert len(task.splits["train"]) == 96  # 80% of 2 x 60
 
 
 def test_oversampled_modules_are_seen_more_often_per_epoch(tmp_path: Path) -> None:
     args = ["model.name=seq2seq", "data.name=math", f"data.root={write_math_dir(tmp_path)}", "train.batch_size=16"]
-    task = Seq2SeqTask(load_config(None, [*args, "data.math.oversample.numbers__fake_parity=3"]), torch.device("cpu"))
+    task = Seq2SeqTask(load_config(None, [*args, "task.math.oversample.numbers__fake_parity=3"]), torch.device("cpu"))
     expected = Counter()
     for e in task.splits["train"].examples:
         expected[e.question] += 3 if e.module == "numbers__fake_parity" else 1
     batches = task.train_batches(epoch_generator(0, 1, torch.device("cpu")), 1)
-    seen = Counter(task.vocab.decode(row[:n].tolist()) for src, lens, _ in batches
+    seen = Counter(task.vocab.decode(row[:n].tolist()) for src, lens, *_ in batches
                    for row, n in zip(src, lens, strict=True))
     assert seen == expected and task.num_train_batches() == -(-expected.total() // 16)
     with pytest.raises(ConfigError, match=r"numbers__nope.*numbers__fake_add, numbers__fake_parity"):
-        Seq2SeqTask(load_config(None, [*args, "data.math.oversample.numbers__nope=2"]), torch.device("cpu"))
+        Seq2SeqTask(load_config(None, [*args, "task.math.oversample.numbers__nope=2"]), torch.device("cpu"))
     with pytest.raises(ConfigError, match="at least 1"):
-        load_config(None, [*args, "data.math.oversample.numbers__fake_add=0"])
+        load_config(None, [*args, "task.math.oversample.numbers__fake_add=0"])
 
 
 def test_questions_seen_in_training_are_matched_by_their_numbers_within_a_module() -> None:
@@ -165,12 +161,12 @@ def main_in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
 @pytest.mark.slow
 def test_seq2seq_on_handwritten_files_writes_its_report(tmp_path: Path) -> None:
     from trainlab import api
-    from trainlab.evaluation import evaluate_task
+    from trainlab.evaluation import evaluate
 
     root = write_math_dir(tmp_path / "math")
     cfg = load_config(None, ["model.name=seq2seq", "data.name=math", f"data.root={root}", "train.epochs=1",
                              "model.attention=additive", "model.cell=lstm", "model.rnn_impl=native",
-                             "decode.samples=2", "diagnose.enabled=false", *TINY])
+                             "task.decode.samples=2", "diagnose.enabled=false", *TINY])
     result = api.run(cfg, name="s2s", out=tmp_path / "runs")
     run, summary = result.run_dir, result.summary
     for name in ("vocab.json", "module_acc.md", "module_acc.csv", "samples.md", "plots/module_acc.png",
@@ -191,32 +187,33 @@ def test_seq2seq_on_handwritten_files_writes_its_report(tmp_path: Path) -> None:
     seen = summary["seen_in_training"]
     assert set(seen) == set(summary["module_acc"]["test"]) and 0 < seen["numbers__fake_add"]["seen"] < 1
 
-    report = evaluate_task([run], split="interpolate", beam=2, device="cpu")
+    report = evaluate([run], split="interpolate", beam=2, device="cpu")
     assert "beam 2" in report.lines[0]
-    assert [row[0] for row in report.rows] == ["numbers__fake_add"]
+    assert [row[0] for row in report.tables[0].rows] == ["fake_add"]
 
     # ensembles: members score as they do alone; a run averaged with itself is the run
     # (a member trained with oversampling shares the splits: it is accepted)
-    oversampled = cfg.data.model_copy(update={"math": cfg.data.math.model_copy(
+    oversampled = cfg.task.model_copy(update={"math": cfg.task.math.model_copy(
         update={"oversample": {"numbers__fake_parity": 2}})})
-    other = api.run(cfg.model_copy(update={"train": cfg.train.model_copy(update={"seed": 1}), "data": oversampled}),
+    other = api.run(cfg.model_copy(update={"train": cfg.train.model_copy(update={"seed": 1}), "task": oversampled}),
                     name="s2s-seed1", out=tmp_path / "runs").run_dir
-    single = [evaluate_task([r], device="cpu") for r in (run, other)]
+    single = [evaluate([r], device="cpu") for r in (run, other)]
     alone = [report.lines[0].split("exact-match ")[1][:6] for report in single]
-    pair = evaluate_task([run, other], device="cpu")
+    pair = evaluate([run, other], device="cpu")
     assert pair.lines[0].startswith("ensemble of 2 [test, best, greedy]")
     assert pair.lines[1:3] == [f"member #1 s2s: exact-match {alone[0]}", f"member #2 s2s-seed1: exact-match {alone[1]}"]
     assert pair.lines[3].startswith("ensemble gain over the best member: ")
-    assert pair.columns == ["module", "examples", "#1", "#2", "ensemble", "seen", "on seen", "on unseen"]
-    assert [row[3] for row in single[0].rows] == [f"{v['seen']:.4f}" for v in seen.values()]
-    assert [row[2:4] for row in pair.rows] == [row[2:3] + o[2:3] for row, o in
-                                               zip(single[0].rows, single[1].rows, strict=True)]
-    assert evaluate_task([run, run], device="cpu").lines[3] == "ensemble gain over the best member: +0.0000"
+    assert pair.tables[0].columns == ["module", "examples", "#1", "#2", "ensemble", "seen", "on seen", "on unseen"]
+    assert [row[3] for row in single[0].tables[0].rows] == [f"{v['seen']:.4f}" for v in seen.values()]
+    assert [row[2:4] for row in pair.tables[0].rows] == [row[2:3] + o[2:3] for row, o in
+                                                         zip(single[0].tables[0].rows, single[1].tables[0].rows,
+                                                             strict=True)]
+    assert evaluate([run, run], device="cpu").lines[3] == "ensemble gain over the best member: +0.0000"
     shutil.copytree(run, tmp_path / "runs" / "resplit")
     config = tmp_path / "runs" / "resplit" / "config.yaml"
     config.write_text(config.read_text().replace("split_seed: 0", "split_seed: 1"))
     with pytest.raises(UserError, match="resplit was trained on other data than s2s"):
-        evaluate_task([run, tmp_path / "runs" / "resplit"], device="cpu")
+        evaluate([run, tmp_path / "runs" / "resplit"], device="cpu")
 
 
 @pytest.mark.slow
@@ -232,7 +229,7 @@ def test_cli_generates_trains_evaluates_and_samples(cli: Any, tmp_path: Path, mo
             "--workers", "1", "--out", "math")
     assert r.returncode == 0, r.stderr
     assert "generated 104 examples" in r.stdout  # 2 x 40 train, 2 x 8 interpolate, 8 extrapolate
-    r = cli("run", "model.name=seq2seq", "data.name=math", "data.root=math", "train.epochs=1", "decode.samples=1",
+    r = cli("run", "model.name=seq2seq", "data.name=math", "data.root=math", "train.epochs=1", "task.decode.samples=1",
             "model.cell=gru", "model.rnn_impl=torch", "diagnose.enabled=false", *TINY, "--name", "gen")
     assert r.returncode == 0, r.stderr
     run = tmp_path / "runs" / "gen"
@@ -252,9 +249,9 @@ def test_cli_generates_trains_evaluates_and_samples(cli: Any, tmp_path: Path, mo
 
     # fine-tuning: a run that starts from gen's best weights (a learning rate too small to move them) scores as
     # gen does; another architecture is refused
-    tune = ["run", "model.name=seq2seq", "data.name=math", "data.root=math", "train.epochs=1", "decode.samples=1",
+    tune = ["run", "model.name=seq2seq", "data.name=math", "data.root=math", "train.epochs=1", "task.decode.samples=1",
             "diagnose.enabled=false", *TINY, f"train.init_from={run}", "optim.lr=1e-12",
-            "data.math.oversample.numbers__is_factor=2", "--out", str(tmp_path / "runs")]
+            "task.math.oversample.numbers__is_factor=2", "--out", str(tmp_path / "runs")]
     code, _, err = main_in_process(monkeypatch, capsys, *tune, "--name", "tuned")
     assert code == 0, err
     tuned = json.loads((tmp_path / "runs" / "tuned" / "summary.json").read_text())
@@ -274,19 +271,19 @@ def test_cli_generates_trains_evaluates_and_samples(cli: Any, tmp_path: Path, mo
 def test_char_lm_trains_and_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     from trainlab import api
-    from trainlab.evaluation import evaluate_task
+    from trainlab.evaluation import evaluate
     from trainlab.sample import sample
 
     text = tmp_path / "text.txt"
     text.write_text("the quick brown fox jumps over the lazy dog. " * 80)
-    cfg = load_config(None, ["model.name=char_lm", "data.name=text", f"data.path={text}", "data.text.seq_len=32",
+    cfg = load_config(None, ["model.name=char_lm", "data.name=text", f"data.path={text}", "task.seq_len=32",
                              "train.epochs=6", "model.cell=gru", "diagnose.enabled=false", "optim.lr=0.02", *TINY])
     result = api.run(cfg, name="lm", out=tmp_path / "runs")
     assert result.status == "completed"
     assert result.summary["test_ppl"] < 5  # a uniform guess over its 28 characters scores 28
-    assert "ppl" in evaluate_task([result.run_dir], device="cpu").lines[0]
+    assert "ppl" in evaluate([result.run_dir], device="cpu").lines[0]
     with pytest.raises(UserError, match="not char_lm"):
-        evaluate_task([result.run_dir, result.run_dir], device="cpu")
+        evaluate([result.run_dir, result.run_dir], device="cpu")
     assert "## temperature 0.5" in (result.run_dir / "samples.md").read_text()
     out = sample(result.run_dir, "the ", length=20, temperature=0.5, seed=0)
     assert out.startswith("the ") and len(out) == 24

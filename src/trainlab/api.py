@@ -18,17 +18,18 @@ from torch import nn
 
 from trainlab.config import Config, config_to_dict, validate
 from trainlab.diagnose import Diagnosis
-from trainlab.engine import TASKS, Task, Trainer, load_checkpoint, load_model_state
+from trainlab.engine import Task, Trainer, load_checkpoint, load_weights
 from trainlab.engine.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from trainlab.engine.device import describe_device, resolve_device, seed_everything, versions
 from trainlab.engine.init_from import init_weights, source_run
 from trainlab.errors import ConfigError
-from trainlab.evaluation import EvalResult, evaluate
+from trainlab.evaluation import evaluate
 from trainlab.models import count_params
 from trainlab.report import plot_curves
 from trainlab.runs import MetricsCSV, RunDir, RunLock, read_yaml, write_json, write_yaml
 from trainlab.runs.log import log_to
 from trainlab.runs.summary import best_row
+from trainlab.tasks import TASKS
 
 log = logging.getLogger("trainlab")
 
@@ -105,7 +106,7 @@ def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, con
             if start.weights_from:
                 log.info(start.weights_from)
         summary = {
-            "name": run_dir.path.name, "status": "running", "task": cfg.task, "dataset": cfg.data.name,
+            "name": run_dir.path.name, "status": "running", "task": cfg.task.name, "dataset": cfg.data.name,
             "model": cfg.model.name, "num_params": count_params(model), "seed": cfg.train.seed,
             "device": describe_device(device), "versions": versions(),
         }
@@ -124,7 +125,7 @@ def prepare_task(cfg: Config, source: RunDir | None = None) -> Task:
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     seed_everything(cfg.train.seed, cfg.train.deterministic)
-    task_cls, device = TASKS.get(cfg.task), resolve_device(cfg.train.device)
+    task_cls, device = TASKS.get(cfg.task.name), resolve_device(cfg.train.device)
     return task_cls(cfg, device) if source is None else task_cls.for_run(source, cfg, device)
 
 
@@ -133,10 +134,10 @@ def build_trainer(cfg: Config, run_dir: RunDir, console: Console, extra_callback
     """The trainer `run` uses: task and model (from `prepare_start(cfg)` unless given) and the standard callbacks."""
     start = start or prepare_start(cfg)
     task, model, device = start.task, start.model, start.task.device
-    diagnosis = Diagnosis(cfg.diagnose, run_dir) if cfg.diagnose.enabled else None
-    # Diagnosis before TensorBoard: its on_fit_end writes histograms before TensorBoard's closes the writer.
-    callbacks: list[Callback] = [MetricsFile(run_dir.metrics), *([diagnosis] if diagnosis else []),
-                                 TensorBoard(run_dir.tb), *extra_callbacks]
+    tensorboard = TensorBoard(run_dir.tb)
+    diagnosis = Diagnosis(cfg.diagnose, run_dir, tensorboard) if cfg.diagnose.enabled else None
+    callbacks: list[Callback] = [MetricsFile(run_dir.metrics), tensorboard, *([diagnosis] if diagnosis else []),
+                                 *extra_callbacks]
     if not cfg.train.quiet and console.is_terminal:
         callbacks.append(ProgressBar(console))
     return Trainer(cfg, task, model, run_dir, device, callbacks), diagnosis
@@ -157,7 +158,7 @@ def _finish(trainer: Trainer, run_dir: RunDir, status: str) -> dict[str, Any]:
         plot_curves(rows, run_dir.plots / "curves.png", title=run_dir.path.name)
     best = run_dir.checkpoint("best")
     if status in ("completed", "early_stopped") and best.is_file() and trainer.task.has_split("test"):
-        load_model_state(trainer.module, load_checkpoint(best, trainer.device), best)
+        load_weights(trainer.module, best, trainer.device)
         test = trainer.eval_sums("test")
         out |= {f"test_{k}": v for k, v in trainer.task.summarize(test).items()}
         out |= trainer.task.final_report(trainer.module, run_dir, test)
@@ -169,4 +170,4 @@ def _console_handler(console: Console) -> RichHandler:
     return RichHandler(console=console, show_path=False, show_level=False, markup=False, log_time_format="[%X]")
 
 
-__all__ = ["EvalResult", "RunResult", "evaluate", "resume", "run"]
+__all__ = ["RunResult", "evaluate", "resume", "run"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -14,32 +15,33 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from trainlab.errors import UserError
-from trainlab.scratch.cli import app as scratch_app
 
 if TYPE_CHECKING:
     from trainlab.config import Config
 
 
-class _DataGroup(TyperGroup):
-    """`trainlab data`: its commands (trainlab.data.math.cli) are imported when the group is used."""
+def _lazy_group(module: str) -> type[TyperGroup]:
+    """A command group whose commands (the typer app `module.app`) are imported when the group is used."""
 
-    def _real(self) -> TyperGroup:
-        from trainlab.data.math.cli import app as data_app
+    class LazyGroup(TyperGroup):
+        def _real(self) -> TyperGroup:
+            return typer.main.get_command(importlib.import_module(module).app)  # type: ignore[return-value]
 
-        return typer.main.get_command(data_app)  # type: ignore[return-value]
+        def list_commands(self, ctx):  # type: ignore[no-untyped-def]
+            return self._real().list_commands(ctx)
 
-    def list_commands(self, ctx):  # type: ignore[no-untyped-def]
-        return self._real().list_commands(ctx)
+        def get_command(self, ctx, name):  # type: ignore[no-untyped-def]
+            return self._real().get_command(ctx, name)
 
-    def get_command(self, ctx, name):  # type: ignore[no-untyped-def]
-        return self._real().get_command(ctx, name)
+    return LazyGroup
 
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train, evaluate, diagnose and compare deep-learning experiments.")
-app.add_typer(typer.Typer(no_args_is_help=True), name="data", cls=_DataGroup,
+app.add_typer(typer.Typer(no_args_is_help=True), name="data", cls=_lazy_group("trainlab.data.math.cli"),
               help="Generate datasets (`trainlab data math --out DIR`).")
-app.add_typer(scratch_app, name="scratch", help="The from-scratch NumPy engine (`trainlab scratch run`).")
+app.add_typer(typer.Typer(no_args_is_help=True), name="scratch", cls=_lazy_group("trainlab.scratch.cli"),
+              help="The from-scratch NumPy engine (`trainlab scratch run`).")
 # Piped output (a log, a file) is not cut to 80 columns: wide tables such as an ensemble's keep their figures.
 console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
 
@@ -138,56 +140,29 @@ def _report(result: object) -> None:
     _exit_for(s["status"])
 
 
-def _table(columns: list[str], rows: list[list[str]], title: str) -> Table:
-    """A rich table; a prefix such as `numbers__` that every first cell shares moves to the title."""
-    prefix = rows[0][0].split("__")[0] + "__" if "__" in rows[0][0] else ""
-    if prefix and all(row[0].startswith(prefix) for row in rows):
-        rows, title = [[row[0].removeprefix(prefix), *row[1:]] for row in rows], f"{title} ({prefix}…)"
-    table = Table(*columns, title=title)
-    for row in rows:
-        table.add_row(*row)
-    return table
-
-
 @app.command("eval")
 def eval_(
     run_dirs: Annotated[list[Path], typer.Argument(help="one run directory, or several for an ensemble")],
-    split: Annotated[str, typer.Option(help="test or val")] = "test",
+    split: Annotated[str, typer.Option(help="the split scored: test, val, or another the task has")] = "test",
     checkpoint: Annotated[str, typer.Option(help="best or last")] = "best",
-    predictions: Annotated[Path | None, typer.Option(help="write an id,label CSV here")] = None,
-    beam: Annotated[int | None, typer.Option(min=1, help="beam width (seq2seq runs; default: decode.beam)")] = None,
+    predictions: Annotated[Path | None, typer.Option(help="write an id,label CSV here (classification)")] = None,
+    beam: Annotated[int | None, typer.Option(min=1, help="beam width (seq2seq; default: task.decode.beam)")] = None,
 ) -> None:
-    """Loss, accuracy, per-class precision/recall/F1 and confusion matrix; several runs = ensemble.
+    """Score a run with its task's metrics; several runs = an ensemble.
 
-    An ensemble averages the probabilities of its members (seq2seq: of every next character, decoded greedily or
-    with --beam). Sequence runs report their own metrics: seq2seq exact-match per module, char_lm perplexity."""
-    from trainlab.evaluation import evaluate, evaluate_task
+    Classification: loss, accuracy, per-class precision/recall/F1 and the confusion matrix. seq2seq: exact
+    match per module (greedy or --beam). char_lm: perplexity. An ensemble averages the probabilities of its
+    members (seq2seq: of every next character)."""
+    from trainlab.evaluation import evaluate
 
-    if (report := evaluate_task(run_dirs, split, checkpoint, beam=beam, predictions=predictions)) is not None:
-        for line in report.lines:
-            console.print(line, markup=False)
-        if report.rows:
-            console.print(_table(report.columns, report.rows, report.title))
-        return
-    if beam is not None:
-        raise UserError("--beam applies to seq2seq runs only", "leave out --beam for classification runs")
-    r = evaluate(run_dirs, split=split, checkpoint=checkpoint, predictions=predictions)
-    for member, acc in r.members:
-        console.print(f"member {member}: acc {acc:.4f}")
-    head = "ensemble" if r.members else Path(run_dirs[0]).name
-    console.print(f"{head} [{r.split}, {checkpoint}]: loss {r.loss:.4f}  acc {r.acc:.4f}")
-    if r.ensemble_gain is not None:
-        console.print(f"ensemble gain over the best member: {r.ensemble_gain:+.4f}")
-    table = Table("class", "precision", "recall", "f1", "support", title="per class")
-    for i, c in enumerate(r.classes):
-        table.add_row(c, f"{r.precision[i]:.3f}", f"{r.recall[i]:.3f}", f"{r.f1[i]:.3f}", str(int(r.support[i])))
-    console.print(table)
-    confusion = Table("true \\ pred", *[str(i) for i in range(len(r.classes))], title="confusion matrix")
-    for i, c in enumerate(r.classes):
-        confusion.add_row(f"{i} {c}", *[str(int(v)) for v in r.confusion[i]])
-    console.print(confusion)
-    if predictions is not None:
-        console.print(f"predictions: {predictions}")
+    report = evaluate(run_dirs, split, checkpoint, beam=beam, predictions=predictions)
+    for line in report.lines:
+        console.print(line, markup=False)
+    for t in report.tables:
+        table = Table(*t.columns, title=t.title)
+        for row in t.rows:
+            table.add_row(*row)
+        console.print(table)
 
 
 @app.command()
@@ -198,7 +173,7 @@ def sample(
     temperature: Annotated[float, typer.Option(min=0, help="softmax temperature; 0 = most likely (char_lm)")] = 1.0,
     seed: Annotated[int | None, typer.Option(help="seed of the sampling (default: random)")] = None,
     checkpoint: Annotated[str, typer.Option(help="best or last")] = "best",
-    beam: Annotated[int | None, typer.Option(min=1, help="beam width (seq2seq; default: decode.beam)")] = None,
+    beam: Annotated[int | None, typer.Option(min=1, help="beam width (seq2seq; default: task.decode.beam)")] = None,
 ) -> None:
     """Continue a prompt with a character language model, or answer a question with a seq2seq run."""
     from trainlab.sample import sample as generate

@@ -1,106 +1,71 @@
-"""Evaluate run directories: metrics, per-class report, confusion matrix, ensembles, predictions."""
+"""`trainlab eval`: score run directories (one run, or several as an ensemble) through their task.
+
+This module knows no task: it opens the runs, reads their checkpoints (a malformed one is refused
+before any data is loaded), builds the first run's task, lets it vet the other members, loads each
+member's weights and hands them to `Task.evaluate`.
+"""
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+import torch
 
-from trainlab.config import validate
-from trainlab.engine import TASKS, load_checkpoint, load_model_state
+from trainlab.config import Config, validate
+from trainlab.engine.checkpoint import load_checkpoint, load_weights
 from trainlab.engine.device import resolve_device
+from trainlab.engine.task import EvalOptions, EvalReport, Member, Task
 from trainlab.errors import ConfigError, UserError
 from trainlab.runs import RunDir, read_yaml
+from trainlab.tasks import TASKS
 
 
-@dataclass
-class EvalResult:
-    split: str
-    classes: list[str]
-    loss: float
-    acc: float
-    precision: np.ndarray
-    recall: np.ndarray
-    f1: np.ndarray
-    support: np.ndarray
-    confusion: np.ndarray
-    members: list[tuple[str, float]] = field(default_factory=list)  # (run name, accuracy)
-
-    @property
-    def ensemble_gain(self) -> float | None:
-        """Ensemble accuracy minus the best member's (None for a single run)."""
-        if len(self.members) < 2:
-            return None
-        return self.acc - max(acc for _, acc in self.members)
+def open_run(path: Path | str) -> tuple[RunDir, Config]:
+    """A finished (or unfinished) run directory and its validated config."""
+    run = RunDir.open(Path(path))
+    return run, validate(read_yaml(run.config))
 
 
-def evaluate(run_dirs: list[Path | str], split: str = "test", checkpoint: str = "best",
-             predictions: Path | None = None, device: str = "auto") -> EvalResult:
-    """Score one run, or an ensemble of several (mean of softmax probabilities)."""
-    if split not in ("test", "val"):
-        raise ConfigError(f"unknown split {split!r}", "use --split test or --split val")
+def checkpoint_path(run: RunDir, checkpoint: str) -> Path:
     if checkpoint not in ("best", "last"):
         raise ConfigError(f"unknown checkpoint {checkpoint!r}", "use --checkpoint best or --checkpoint last")
-    torch_device = resolve_device(device)
-    members, all_probs = [], []
-    labels = classes = None
-    for path in run_dirs:
-        run = RunDir.open(Path(path))
-        cfg = validate(read_yaml(run.config))
-        if cfg.task != "classification":
-            raise UserError(f"{run.path.name} is a {cfg.task} run", "this evaluation covers classification runs")
-        task = TASKS.get(cfg.task)(cfg, torch_device)
-        model = task.build_model().to(torch_device)
-        ckpt = run.checkpoint(checkpoint)
-        load_model_state(model, load_checkpoint(ckpt, torch_device), ckpt)
-        if not task.has_split(split):
-            raise UserError(f"{run.path.name} has no {split} split", "use --split test")
-        probs, y = task.predict(model, split)
-        if labels is None:
-            labels, classes = y, task.data.classes
-        elif classes != task.data.classes or len(y) != len(labels) or not np.array_equal(y, labels):
-            raise UserError(f"{run.path.name} was trained on other data than {Path(run_dirs[0]).name}",
-                            "ensemble only runs with the same dataset and split")
-        members.append((run.path.name, float((probs.argmax(1) == y).mean())))
-        all_probs.append(probs)
-    probs = np.mean(all_probs, axis=0)
-    pred = probs.argmax(1)
-    k = len(classes)
-    p, r, f, s = precision_recall_fscore_support(labels, pred, labels=range(k), zero_division=0)
-    loss = float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, None)).mean())
-    if predictions is not None:
-        write_predictions(Path(predictions), pred)
-    return EvalResult(split, classes, loss, float((pred == labels).mean()), p, r, f, s,
-                      confusion_matrix(labels, pred, labels=range(k)), members if len(members) > 1 else [])
+    return run.checkpoint(checkpoint)
 
 
-def evaluate_task(run_dirs: list[Path | str], split: str = "test", checkpoint: str = "best", device: str = "auto",
-                  beam: int | None = None, predictions: Path | None = None) -> Any:
-    """The report of runs whose task evaluates itself (`evaluate_run`, e.g. seq2seq; several runs =
-    ensemble); None for classification runs."""
-    runs = [RunDir.open(Path(p)) for p in run_dirs]
-    cfgs = [validate(read_yaml(run.config)) for run in runs]
-    evaluate_run = getattr(TASKS.get(cfgs[0].task), "evaluate_run", None)
-    for run, cfg in zip(runs[1:], cfgs[1:], strict=True):
-        if cfg.task != cfgs[0].task:
-            raise UserError(f"{run.path.name} is a {cfg.task} run, {runs[0].path.name} a {cfgs[0].task} run",
+def load_model(task: Task, run: RunDir, cfg: Config, checkpoint: str, device: torch.device) -> torch.nn.Module:
+    """`cfg`'s model, sized by `task`, with the run's best or last weights, on `device` in eval mode."""
+    model = task.build_model(cfg)
+    load_weights(model, checkpoint_path(run, checkpoint), device)
+    return model
+
+
+def evaluate(run_dirs: list[Path | str], split: str = "test", checkpoint: str = "best", device: str = "auto",
+             beam: int | None = None, predictions: Path | None = None) -> EvalReport:
+    """The task's report of one run, or of an ensemble of several (the task averages their probabilities)."""
+    opened = [open_run(p) for p in run_dirs]
+    (first, cfg), name = opened[0], opened[0][1].task.name
+    for run, other in opened[1:]:
+        if other.task.name != name:
+            raise UserError(f"{run.path.name} is a {other.task.name} run, {first.path.name} a {name} run",
                             "ensemble only runs of one task")
-    if evaluate_run is None:
-        return None
-    if predictions is not None:
-        raise UserError(f"--predictions applies to classification runs, not {cfgs[0].task}",
-                        "leave out --predictions (the run directory has samples.md and module_acc.csv)")
-    return evaluate_run(runs, cfgs, split=split, checkpoint=checkpoint, device=resolve_device(device), beam=beam)
-
-
-def write_predictions(path: Path, pred: np.ndarray) -> None:
-    """An `id,label` CSV: the example's index in the split and the predicted class index."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["id", "label"])
-        writer.writerows(enumerate(pred.tolist()))
+    task_cls = TASKS.get(name)
+    if len(opened) > 1 and not task_cls.ensembles:
+        covered = ", ".join(n for n in TASKS.names() if TASKS.get(n).ensembles)
+        raise UserError(f"ensembles cover {covered} runs, not {name}", f"evaluate {name} runs one at a time")
+    options = EvalOptions(beam=beam, predictions=predictions)
+    for option in options.given():
+        if option not in task_cls.eval_options:
+            raise UserError(f"--{option} does not apply to {name} runs", f"leave out --{option}")
+    torch_device = resolve_device(device)
+    states = [load_checkpoint(checkpoint_path(run, checkpoint), torch_device) for run, _ in opened]
+    task = task_cls.for_run(first, cfg, torch_device)
+    if not task.has_split(split):
+        raise UserError(f"{first.path.name} has no {split} split", f"use one of: {', '.join(task.split_names())}")
+    for run, other in opened[1:]:
+        task.check_member(run, other, first, split)
+    members = []
+    for (run, other), state in zip(opened, states, strict=True):
+        model = task.build_model(other)
+        load_weights(model, run.checkpoint(checkpoint), torch_device, state)
+        members.append(Member(run.path.name, other, model))
+    return task.evaluate(members, split, checkpoint, options)

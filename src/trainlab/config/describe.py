@@ -6,19 +6,19 @@ from typing import get_args
 
 from pydantic import BaseModel
 
-from trainlab.config.models import ModelOptions
+from trainlab.config.load import UNIONS
 from trainlab.config.schema import Config
 
 
 def describe_options() -> list[tuple[str, str, str]]:
-    """(dotted key, default, description) for every option, model families included."""
+    """(dotted key, default, description) for every option, tasks and model families included."""
     rows: list[tuple[str, str, str]] = []
     for name, field in Config.model_fields.items():
-        if name == "model":
-            for cls in get_args(get_args(ModelOptions)[0]):
+        if name in UNIONS:
+            for cls in get_args(get_args(UNIONS[name])[0]):
                 tag = cls.model_fields["name"].default
-                rows.append(("model.name", tag, (cls.__doc__ or "").strip()))
-                rows += _walk(cls, f"model[{tag}]", skip={"name"})
+                rows.append((f"{name}.name", tag, (cls.__doc__ or "").strip()))
+                rows += _walk(cls, f"{name}[{tag}]", skip={"name"})
         elif isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
             rows += _walk(field.annotation, name)
         else:

@@ -5,16 +5,21 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from trainlab.config.legacy import migrate
+from trainlab.config.models import ModelOptions
 from trainlab.config.schema import Config
+from trainlab.config.tasks import TaskOptions, normalize_task
 from trainlab.errors import ConfigError
 from trainlab.registry import did_you_mean
 
 DEFAULT_MODEL = "mlp"
+#: the sections that are discriminated unions on `name`
+UNIONS = {"model": ModelOptions, "task": TaskOptions}
 
 
 def load_config(path: Path | None = None, overrides: Sequence[str] = ()) -> Config:
@@ -52,14 +57,16 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         except yaml.YAMLError:
             value = text
         parts = key.split(".")
+        if parts[0] == "task" and isinstance(out.get("task"), str):
+            out["task"] = {"name": out["task"]}  # `task=NAME` then `task.KEY=...`
         node = out
         for part in parts[:-1]:
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
                 raise ConfigError(f"override {key!r}: {part!r} is not a section", "check the key")
             node = child
-        if parts == ["model", "name"] and node.get("name") not in (None, value):
-            # A new model family: options of the old one no longer apply.
+        if parts in (["model", "name"], ["task", "name"]) and node.get("name") not in (None, value):
+            # A new model family or task: options of the old one no longer apply.
             node.clear()
         node[parts[-1]] = value
     return out
@@ -69,6 +76,9 @@ def validate(raw: dict[str, Any]) -> Config:
     model = raw.get("model")
     if isinstance(model, dict) and "name" not in model:
         raw = {**raw, "model": {"name": DEFAULT_MODEL, **model}}
+    raw = normalize_task(raw)
+    if isinstance(raw.get("task"), dict):
+        raw = migrate(raw, set(union_member(TaskOptions, raw["task"].get("name")).model_fields))
     try:
         return Config.model_validate(raw)
     except ValidationError as e:
@@ -77,7 +87,7 @@ def validate(raw: dict[str, Any]) -> Config:
 
 def _explain(err: dict[str, Any], raw: dict[str, Any]) -> tuple[str, str]:
     loc = [str(p) for p in err["loc"]]
-    if len(loc) >= 2 and loc[0] == "model" and loc[1] == raw.get("model", {}).get("name", DEFAULT_MODEL):
+    if len(loc) >= 2 and loc[0] in UNIONS and loc[1] == _tag(raw, loc[0]):
         loc.pop(1)  # the discriminator tag pydantic inserts
     key = ".".join(loc)
     kind = err["type"]
@@ -93,7 +103,7 @@ def _explain(err: dict[str, Any], raw: dict[str, Any]) -> tuple[str, str]:
         return f"unknown config key '{key}'", fix
     if kind == "union_tag_invalid":
         tags = [t.strip(" '") for t in err["ctx"]["expected_tags"].split(",")]
-        return f"unknown model '{err['ctx']['tag']}'", did_you_mean(str(err["ctx"]["tag"]), tags)
+        return f"unknown {loc[0]} '{err['ctx']['tag']}'", did_you_mean(str(err["ctx"]["tag"]), tags)
     got = err.get("input")
     return f"invalid value for '{key}': {err['msg']} (got {got!r})", "see `trainlab config --help`"
 
@@ -102,8 +112,8 @@ def section_fields(loc: list[str], raw: dict[str, Any]) -> list[str]:
     """Valid keys of the section at `loc` (for did-you-mean)."""
     model: type[BaseModel] = Config
     for part in loc:
-        if part == "model":
-            model = model_options_class(raw.get("model", {}).get("name", DEFAULT_MODEL))
+        if model is Config and part in UNIONS:
+            model = union_member(UNIONS[part], _tag(raw, part))
             continue
         field = model.model_fields.get(part)
         ann = getattr(field, "annotation", None) if field else None
@@ -113,15 +123,17 @@ def section_fields(loc: list[str], raw: dict[str, Any]) -> list[str]:
     return list(model.model_fields)
 
 
-def model_options_class(name: str) -> type[BaseModel]:
-    from typing import get_args
-
-    from trainlab.config.models import ModelOptions
-
-    for cls in get_args(get_args(ModelOptions)[0]):
+def union_member(union: Any, name: Any) -> type[BaseModel]:
+    """The options class of a discriminated union (`model`, `task`) whose `name` is `name` (else Config)."""
+    for cls in get_args(get_args(union)[0]):
         if cls.model_fields["name"].default == name:
             return cls
     return Config
+
+
+def _tag(raw: dict[str, Any], section: str) -> Any:
+    value = raw.get(section)
+    return value.get("name", DEFAULT_MODEL if section == "model" else None) if isinstance(value, dict) else value
 
 
 def _deep_copy(d: dict[str, Any]) -> dict[str, Any]:

@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from trainlab.config.base import Section
 from trainlab.config.seq import CharLMOptions, Seq2SeqOptions, TransformerOptions
 from trainlab.config.vgg import VGGOptions
 
 Activation = Literal["relu", "tanh", "sigmoid", "leaky_relu", "gelu"]
 
 
-class _Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
-
-class LinearOptions(_Options):
+class LinearOptions(Section):
     """Softmax regression: one affine layer on the flattened input."""
 
     name: Literal["linear"] = "linear"
 
 
-class MLPOptions(_Options):
+class MLPOptions(Section):
     """Fully connected network on the flattened input."""
 
     name: Literal["mlp"] = "mlp"
@@ -34,7 +32,7 @@ class MLPOptions(_Options):
     batch_norm: bool = Field(default=False, description="batch norm before each activation")
 
 
-class ConvNetOptions(_Options):
+class ConvNetOptions(Section):
     """[conv-relu-pool]xN - [affine]xM."""
 
     name: Literal["convnet"] = "convnet"
@@ -50,7 +48,7 @@ class ConvNetOptions(_Options):
     dropout: float = Field(default=0.0, ge=0, lt=1, description="dropout in the affine head")
 
 
-class PyramidCNNOptions(_Options):
+class PyramidCNNOptions(Section):
     """Blocks of convs whose width doubles per block; global max+avg pooling; MLP head."""
 
     name: Literal["pyramid_cnn"] = "pyramid_cnn"
@@ -69,7 +67,7 @@ class PyramidCNNOptions(_Options):
     activation: Activation = Field(default="relu", description="non-linearity")
 
 
-class ResNetOptions(_Options):
+class ResNetOptions(Section):
     """CIFAR ResNet (6n+2 layers: 20/32/44/56/110) or ResNet-18 (depth=18)."""
 
     name: Literal["resnet"] = "resnet"

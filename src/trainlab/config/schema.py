@@ -5,14 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from trainlab.config.base import Section
 from trainlab.config.models import MLPOptions, ModelOptions
-from trainlab.config.seq import DecodeConfig, MathDataConfig, TeacherForcingConfig, TextDataConfig, infer_task
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+from trainlab.config.tasks import ClassificationOptions, TaskOptions, normalize_task
 
 
 class AugmentConfig(Section):
@@ -44,9 +41,7 @@ class DataConfig(Section):
     normalize: bool = Field(default=True, description="standardise with train mean/std per channel")
     augment: AugmentConfig = Field(default_factory=AugmentConfig, description="batched augmentation")
     toy: ToyConfig = Field(default_factory=ToyConfig, description="options of data.name=toy")
-    math: MathDataConfig = Field(default_factory=MathDataConfig, description="options of data.name=math")
     path: Path | None = Field(default=None, description="the text file of data.name=text")
-    text: TextDataConfig = Field(default_factory=TextDataConfig, description="options of data.name=text")
 
 
 class OptimConfig(Section):
@@ -107,9 +102,6 @@ class TrainConfig(Section):
     init_from: str | None = Field(
         default=None, description="finished run whose best weights start this one (fine-tuning; same model sizes)"
     )
-    teacher_forcing: TeacherForcingConfig = Field(
-        default_factory=TeacherForcingConfig, description="decoder inputs: target or own predictions (seq2seq)"
-    )
     seeds: list[int] | None = Field(
         default=None, min_length=1,
         description="run once per seed into sibling dirs <name>-seed<k>, aggregate in <name>-seeds (trainlab run)",
@@ -129,16 +121,13 @@ class DiagnoseConfig(Section):
 
 
 class Config(Section):
-    task: Literal["classification", "seq2seq", "char_lm"] = Field(
-        default="classification", description="what is trained (a sequence model implies its task)"
-    )
+    task: Annotated[TaskOptions, Field(default_factory=ClassificationOptions)]
     data: DataConfig = Field(default_factory=DataConfig)
     model: Annotated[ModelOptions, Field(default_factory=MLPOptions)]
     optim: OptimConfig = Field(default_factory=OptimConfig)
     sched: SchedConfig = Field(default_factory=SchedConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
-    decode: DecodeConfig = Field(default_factory=DecodeConfig, description="answer generation (seq2seq)")
     diagnose: DiagnoseConfig = Field(default_factory=DiagnoseConfig)
 
-    _task_of_model = model_validator(mode="before")(infer_task)
+    _task_name = model_validator(mode="before")(normalize_task)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from trainlab.config.base import Section
 
 BlockType = Literal["plain", "empty", "bn", "residual", "bn_residual", "dense"]
 
 
-class VGGOptions(BaseModel):
+class VGGOptions(Section):
     """VGG of constant width: entry conv, stages of processing blocks + a reduction block, GAP, linear."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Literal["vgg"] = "vgg"
     num_filters: int = Field(default=32, gt=0, description="channels of every conv (width stays constant)")

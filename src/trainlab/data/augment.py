@@ -53,7 +53,3 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.
     if cfg.cutout > 0:
         x = cutout(x, cfg.cutout, gen)
     return x
-
-
-def is_active(cfg: AugmentConfig) -> bool:
-    return cfg.crop_padding > 0 or cfg.flip or cfg.cutout > 0

@@ -19,7 +19,7 @@ from trainlab.diagnose.filters import first_filters
 from trainlab.diagnose.gradflow import GradientFlow, weight_layers
 from trainlab.diagnose.histograms import write_histograms
 from trainlab.diagnose.records import Records, last_epoch
-from trainlab.engine.callbacks import Callback
+from trainlab.engine.callbacks import Callback, TensorBoard
 from trainlab.runs import MetricsCSV, RunDir
 
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ class Diagnosis(Callback):
     """gradflow.csv per epoch, activations.csv and TensorBoard histograms on their epoch cadence (and at the
     last epoch), then figures and the doctor."""
 
-    def __init__(self, cfg: DiagnoseConfig, run: RunDir) -> None:
-        self.cfg = cfg
+    def __init__(self, cfg: DiagnoseConfig, run: RunDir, tensorboard: TensorBoard | None = None) -> None:
+        self.cfg, self.tensorboard = cfg, tensorboard
         self.gradflow = Records(run.path / "gradflow.csv", gradflow.FIELDS, "layer")
         self.activations = Records(run.path / "activations.csv", activations.FIELDS, "block")
         self.flow: GradientFlow  # built on fit start, when the model is on its device
@@ -49,8 +49,7 @@ class Diagnosis(Callback):
         self.activations_epoch = self.histogram_epoch = trainer.state.epoch  # a resume keeps what it has
         self.flow = GradientFlow(trainer.module)
         split = "val" if trainer.task.has_split("val") else "train"
-        batch = next(iter(trainer.task.eval_batches(split)))
-        self.batch = tuple(t[: self.cfg.activation_batch] for t in batch)
+        self.batch = trainer.task.probe_batch(split, self.cfg.activation_batch)
         if isinstance(self.batch[0], torch.Tensor):
             self.input_shape = tuple(self.batch[0].shape[1:])
 
@@ -74,7 +73,8 @@ class Diagnosis(Callback):
 
     def on_fit_end(self, trainer: Trainer, status: str) -> None:
         """The final epoch of a finished run always gets activation statistics and histograms.
-        Runs before the TensorBoard callback closes its writer (api.build_trainer orders them)."""
+        The TensorBoard callback, listed before this one, closes its writer after this hook (the Trainer runs
+        fit-end hooks in reverse)."""
         epoch = trainer.state.epoch
         if status not in ("completed", "early_stopped"):  # interrupted part-way, or the weights went NaN
             return
@@ -92,8 +92,8 @@ class Diagnosis(Callback):
             self.num_classes = out.shape[1]
 
     def record_histograms(self, trainer: Trainer, epoch: int) -> None:
-        if trainer.tb is not None:
-            write_histograms(trainer.tb, weight_layers(trainer.module), epoch)
+        if self.tensorboard is not None and self.tensorboard.writer is not None:
+            write_histograms(self.tensorboard.writer, weight_layers(trainer.module), epoch)
             self.histogram_epoch = epoch
 
     def report(self, trainer: Trainer) -> dict[str, Any]:

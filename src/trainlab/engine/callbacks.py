@@ -42,7 +42,8 @@ class MetricsFile(Callback):
 
 
 class TensorBoard(Callback):
-    """Scalars per epoch under tb/ (a resumed run purges the steps it redoes)."""
+    """Scalars per epoch under tb/ (a resumed run purges the steps it redoes). Callbacks that write more (the
+    diagnosis' histograms) are handed this one and use its `writer` between its fit start and fit end."""
 
     def __init__(self, log_dir: Any) -> None:
         self.log_dir = str(log_dir)
@@ -52,7 +53,6 @@ class TensorBoard(Callback):
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer = SummaryWriter(self.log_dir, purge_step=trainer.state.epoch + 1 if trainer.state.epoch else None)
-        trainer.tb = self.writer
 
     def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
         for key, value in row.items():
@@ -64,6 +64,7 @@ class TensorBoard(Callback):
     def on_fit_end(self, trainer: Trainer, status: str) -> None:
         if self.writer is not None:
             self.writer.close()
+            self.writer = None
 
 
 class ProgressBar(Callback):

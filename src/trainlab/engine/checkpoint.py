@@ -60,3 +60,13 @@ def load_model_state(model: nn.Module, state: dict[str, Any], path: Path) -> Non
             f"{path} was saved from another architecture ({first})",
             "use the run's own config.yaml, or retrain",
         ) from None
+
+
+def load_weights(model: nn.Module, path: Path, device: torch.device | str = "cpu",
+                 state: dict[str, Any] | None = None) -> int:
+    """The one weight loader: `path`'s weights (`state`: already read from it) into `model`, moved to `device`
+    and left in eval mode; returns the epoch they were saved at."""
+    state = load_checkpoint(path, device) if state is None else state
+    load_model_state(model.to(device), state, path)
+    model.eval()
+    return int(state.get("fit_state", {}).get("epoch", state.get("epoch", 0)))

@@ -7,7 +7,8 @@ from pathlib import Path
 from torch import nn
 
 from trainlab.config import Config
-from trainlab.engine.checkpoint import load_checkpoint, load_model_state
+from trainlab.config.tasks import normalize_task
+from trainlab.engine.checkpoint import load_weights
 from trainlab.errors import CheckpointError, ConfigError
 from trainlab.runs import RunDir, read_yaml
 
@@ -20,19 +21,16 @@ def source_run(cfg: Config) -> RunDir | None:
     if not run.checkpoint("best").is_file():
         raise CheckpointError(f"train.init_from run {run.path.name} has no best checkpoint",
                               "start from a run that finished at least one epoch")
-    task = (read_yaml(run.config) or {}).get("task")
-    if task != cfg.task:
-        raise ConfigError(f"train.init_from run {run.path.name} is a {task} run, this one is {cfg.task}",
+    task = normalize_task(read_yaml(run.config) or {}).get("task", {}).get("name")
+    if task != cfg.task.name:
+        raise ConfigError(f"train.init_from run {run.path.name} is a {task} run, this one is {cfg.task.name}",
                           "start from a run of the same task")
     return run
 
 
 def init_weights(model: nn.Module, run: RunDir) -> int:
     """Load `run`'s best weights into `model`; returns the epoch they were saved at."""
-    best = run.checkpoint("best")
-    state = load_checkpoint(best)
     try:
-        load_model_state(model, state, best)
+        return load_weights(model, run.checkpoint("best"))
     except CheckpointError as e:
         raise CheckpointError(f"train.init_from: {e.problem}", f"give the model the sizes in {run.config}") from None
-    return int(state.get("fit_state", {}).get("epoch", 0))

@@ -1,50 +1,103 @@
-"""Tasks plug into the one training loop: what a batch is, its loss, and its metrics.
+"""The task interface: what the one training loop, `trainlab eval` and `trainlab sample` ask of a task.
 
-A task sums per-batch statistics as tensors (no host sync per step); `summarize` turns the
-sums into epoch metrics. The Trainer owns everything else: gradients, schedules,
-checkpoints, callbacks.
+A task owns its data adapter, loss, metrics, evaluation, sampling and final report; the Trainer owns
+everything else (gradients, schedules, checkpoints, callbacks). Tasks live in `trainlab.tasks`, one
+room each; nothing here knows any of them.
+
+A task sums per-batch statistics as tensors (no host sync per step); `summarize` turns the sums into
+epoch metrics.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from trainlab.config.schema import Config
-from trainlab.data import load_dataset
-from trainlab.data.augment import augment
-from trainlab.data.tensors import TensorSplit
-from trainlab.engine.optim import build_loss
-from trainlab.models import AuxOutput, build_model
-from trainlab.registry import Registry
-from trainlab.report.figures import plot_confusion
+from trainlab.errors import UserError
 from trainlab.runs import RunDir
 
 Batch = Any
-Stats = dict[str, torch.Tensor]
+Stats = dict[str, Any]  # tensors summed over batches (a list value is concatenated)
+
+
+@dataclass
+class EvalOptions:
+    """What `trainlab eval` asks beyond split and checkpoint; a task names the ones it reads in `eval_options`."""
+
+    beam: int | None = None
+    predictions: Path | None = None
+
+    def given(self) -> list[str]:
+        return [k for k, v in vars(self).items() if v is not None]
+
+
+@dataclass
+class SampleOptions:
+    """What `trainlab sample` asks: characters to generate and temperature (language models), beam width."""
+
+    length: int = 200
+    temperature: float = 1.0
+    beam: int | None = None
+
+
+@dataclass
+class ReportTable:
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class EvalReport:
+    """What `trainlab eval` prints: summary lines, then tables; `metrics` holds the figures as numbers."""
+
+    lines: list[str]
+    tables: list[ReportTable] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Member:
+    """One run of an evaluation (several: an ensemble): its name, config and model with the run's weights."""
+
+    name: str
+    cfg: Config
+    model: nn.Module
 
 
 class Task(ABC):
-    """What is trained. Subclasses define batches, the loss and metrics."""
+    """What is trained. Subclasses define data, batches, the loss, metrics, evaluation and reports."""
 
     #: metric names (without the split prefix) shown in logs and metrics.csv
     metrics: tuple[str, ...] = ("loss",)
+    #: the `EvalOptions` fields `evaluate` reads; others given to `trainlab eval` are refused
+    eval_options: frozenset[str] = frozenset()
+    #: whether several runs can be evaluated as one ensemble
+    ensembles: bool = False
     #: where the task's batches live (the model is moved there)
     device: torch.device
+    cfg: Config
 
     @classmethod
     def for_run(cls, run: RunDir, cfg: Config, device: torch.device) -> Task:
         """This task on `cfg`'s data, sized as in the finished `run` (which may have trained on other data)."""
-        return cls(cfg, device)
+        return cls(cfg, device)  # type: ignore[call-arg]
+
+    @classmethod
+    def for_inference(cls, run: RunDir, cfg: Config, device: torch.device) -> Task:
+        """The finished run's task as far as building its model and sampling need (it may skip reading data)."""
+        return cls.for_run(run, cfg, device)
 
     @abstractmethod
-    def build_model(self) -> nn.Module:
-        """The model named by the config, sized for this task's data."""
+    def build_model(self, cfg: Config | None = None) -> nn.Module:
+        """The model named by `cfg` (default: the task's config), sized for this task's data."""
 
     @abstractmethod
     def train_batches(self, gen: torch.Generator, epoch: int) -> Iterator[Batch]:
@@ -67,89 +120,34 @@ class Task(ABC):
     def num_train_batches(self) -> int: ...
 
     @abstractmethod
-    def has_split(self, split: str) -> bool: ...
+    def split_names(self) -> list[str]:
+        """The non-empty splits, train first."""
+
+    def has_split(self, split: str) -> bool:
+        return split in self.split_names()
+
+    def examples(self, batch: Batch) -> int:
+        """Examples in a batch (for throughput)."""
+        return len(batch[0])
+
+    def probe_batch(self, split: str, size: int) -> Batch:
+        """A fixed batch of at most `size` examples of `split` (for activation statistics)."""
+        return tuple(t[:size] for t in next(iter(self.eval_batches(split))))
 
     def final_report(self, model: nn.Module, run_dir: RunDir, test: Stats) -> dict[str, Any]:
         """Extra files and summary fields after training (best weights loaded); `test` holds the test
         split's summed step statistics, already computed for the test metrics."""
         return {}
 
-    def examples(self, batch: Batch) -> int:
-        """Examples in a batch (for throughput)."""
-        return len(batch[0])
+    def check_member(self, run: RunDir, cfg: Config, first: RunDir, split: str) -> None:
+        """Refuse an ensemble member `run` (config `cfg`) trained on other data than `first`, whose config this
+        task was built from (UserError). A task that allows ensembles checks what its splits depend on."""
+        return None
 
+    @abstractmethod
+    def evaluate(self, members: Sequence[Member], split: str, checkpoint: str, options: EvalOptions) -> EvalReport:
+        """Score one run, or an ensemble of several (`ensembles`), on `split`."""
 
-class ClassificationTask(Task):
-    """Inputs → class logits, scored by the configured loss and accuracy."""
-
-    metrics = ("loss", "acc")
-
-    def __init__(self, cfg: Config, device: torch.device) -> None:
-        self.cfg, self.device = cfg, device
-        self.data = data = load_dataset(cfg.data)
-        self.loss_fn = build_loss(cfg.loss)
-        cl = cfg.train.channels_last
-        self.splits = {
-            name: TensorSplit.from_arrays(*data.split(name), device, cl) for name in ("train", "val", "test")
-        }
-
-    def build_model(self) -> nn.Module:
-        return build_model(self.cfg.model, self.data.input_shape, self.data.num_classes)
-
-    def train_batches(self, gen: torch.Generator, epoch: int) -> Iterator[Batch]:
-        aug = self.cfg.data.augment
-        for x, y in self.splits["train"].batches(self.cfg.train.batch_size, gen):
-            yield augment(x, aug, gen), y
-
-    def eval_batches(self, split: str) -> Iterator[Batch]:
-        return self.splits[split].batches(self.cfg.train.eval_batch_size)
-
-    def step(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, Stats]:
-        x, y = batch
-        out = model(x)
-        logits = out.logits if isinstance(out, AuxOutput) else out
-        loss = self.loss_fn(logits, y)
-        n = torch.full((), len(y), device=y.device)  # made on the device: no host-to-device copy per step
-        pred = logits.argmax(dim=-1)
-        stats = {"loss": loss.detach().float() * n, "correct": (pred == y).sum(), "count": n}
-        if not model.training:  # evaluation also counts (true, predicted) pairs: the confusion matrix
-            k = logits.shape[-1]
-            stats["confusion"] = torch.bincount(y * k + pred, minlength=k * k)
-        if isinstance(out, AuxOutput):  # deep supervision: auxiliary losses join the objective, reported apart
-            aux_loss = torch.stack([self.loss_fn(a, y) for a in out.aux]).sum()
-            stats["aux_loss"] = aux_loss.detach().float() * n
-            loss = loss + out.weight * aux_loss
-        return loss, stats
-
-    def summarize(self, sums: Stats) -> dict[str, float]:
-        count = max(float(sums["count"]), 1.0)
-        out = {"loss": float(sums["loss"]) / count, "acc": float(sums["correct"]) / count}
-        return out | ({"aux_loss": float(sums["aux_loss"]) / count} if "aux_loss" in sums else {})
-
-    def num_train_batches(self) -> int:
-        return self.splits["train"].num_batches(self.cfg.train.batch_size, shuffle=True)
-
-    def has_split(self, split: str) -> bool:
-        return len(self.splits[split]) > 0
-
-    def final_report(self, model: nn.Module, run_dir: RunDir, test: Stats) -> dict[str, Any]:
-        """plots/confusion.png of the test split, from the counts of the test evaluation."""
-        k = self.data.num_classes
-        matrix = test["confusion"].view(k, k).cpu().numpy()
-        plot_confusion(matrix, self.data.classes, run_dir.plots / "confusion.png", title=f"{run_dir.path.name}: test")
-        return {}
-
-    @torch.no_grad()
-    def predict(self, model: nn.Module, split: str) -> tuple[np.ndarray, np.ndarray]:
-        """Softmax probabilities and labels of a split (model in eval mode)."""
-        model.eval()
-        probs, labels = [], []
-        for x, y in self.eval_batches(split):
-            probs.append(torch.softmax(model(x).float(), dim=-1).cpu())
-            labels.append(y.cpu())
-        return torch.cat(probs).numpy(), torch.cat(labels).numpy()
-
-
-TaskBuilder = Callable[[Config, torch.device], Task]
-TASKS: Registry[TaskBuilder] = Registry("task")
-TASKS.register("classification")(ClassificationTask)
+    def sample(self, model: nn.Module, prompt: str, options: SampleOptions, gen: torch.Generator) -> str:
+        """What the model makes of `prompt` (`trainlab sample`)."""
+        raise UserError(f"{self.cfg.task.name} runs do not generate text", "pass a char_lm or seq2seq run")

@@ -16,6 +16,7 @@ from trainlab.config import Config, config_to_dict
 from trainlab.engine.callbacks import Callback
 from trainlab.engine.checkpoint import load_model_state, save_checkpoint
 from trainlab.engine.device import autocast_factory, epoch_generator, rng_state, set_rng_state
+from trainlab.engine.evaluate import accumulate, eval_sums
 from trainlab.engine.optim import LRSchedule, build_optimizer, early_stop_conflict
 from trainlab.engine.task import Stats, Task
 from trainlab.runs import RunDir
@@ -57,7 +58,6 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.state = FitState()
         self.saved_epoch = 0  # epoch of the newest last.pt (what a resume continues from)
-        self.tb: Any = None  # a TensorBoard writer, when the TensorBoard callback runs
         self.failure: str | None = None
         self.examples_seen = 0
         self._epoch_start = 0.0
@@ -148,16 +148,10 @@ class Trainer:
         sums = self.eval_sums(split)
         return self.task.summarize(sums) if sums else {}
 
-    @torch.no_grad()
     def eval_sums(self, split: str) -> Stats:
         """The task's step statistics summed over a split (eval mode, no gradients)."""
-        self.model.eval()
-        sums: Stats = {}
-        for batch in self.task.eval_batches(split):
-            with self.autocast():
-                _, stats = self.task.step(self.model, batch)
-            accumulate(sums, stats)
-        return sums
+        return eval_sums(self.model, self.task.eval_batches(split), lambda m, b: self.task.step(m, b)[1],
+                         self.autocast)
 
     def epoch_elapsed(self) -> float:
         return time.perf_counter() - self._epoch_start
@@ -217,14 +211,10 @@ class Trainer:
         set_rng_state(state["rng"])
 
     def _call(self, hook: str, *args: Any) -> None:
-        for cb in self.callbacks:
+        """Hooks run in the callbacks' order; `on_fit_end` in reverse, as nested contexts unwind: a callback
+        that others use (a writer) opens first and closes last."""
+        for cb in reversed(self.callbacks) if hook == "on_fit_end" else self.callbacks:
             getattr(cb, hook)(*args)
-
-
-def accumulate(sums: Stats, stats: Stats) -> None:
-    """Add a step's statistics into running sums (tensors stay on the device)."""
-    for k, v in stats.items():
-        sums[k] = sums[k] + v if k in sums else v
 
 
 def _format_row(row: dict[str, Any], epochs: int, rate: float) -> str:

@@ -1,4 +1,4 @@
-"""DeepMind Mathematics data for char-level seq2seq: generate, read, encode, batch.
+"""DeepMind Mathematics data for char-level seq2seq: generate and read (the seq2seq task encodes and batches).
 
 Names are imported on first use, so ``import trainlab.data.math`` loads neither torch
 nor ``mathematics_dataset``.
@@ -16,12 +16,6 @@ _EXPORTS = {
     "GenerationResult": "generation",
     "Example": "reader",
     "read_math_dir": "reader",
-    "CharVocab": "vocab",
-    "MathBatch": "batching",
-    "MathTensors": "batching",
-    "encode_examples": "batching",
-    "MathData": "dataset",
-    "load_math_data": "dataset",
 }
 
 

@@ -6,10 +6,10 @@ import torch
 from torch import nn
 
 from trainlab.config.seq import CharLMOptions
+from trainlab.data.vocab import PAD
 from trainlab.models.registry import MODELS
 from trainlab.models.seq.base import State
 from trainlab.models.seq.rnn import build_rnn
-from trainlab.models.seq.tokens import PAD
 
 
 class CharLM(nn.Module):

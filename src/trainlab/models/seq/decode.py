@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import torch
 
-from trainlab.models.seq.tokens import BOS, EOS, PAD
+from trainlab.data.vocab import BOS, EOS, PAD
 
 
 class RowSelectable(Protocol):

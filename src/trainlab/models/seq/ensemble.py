@@ -7,13 +7,12 @@ work on it unchanged (a log-probability vector is its own log-softmax).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import nn
+
+from trainlab.models.ensemble import Ensemble, mean_probs
 
 
 @dataclass
@@ -26,20 +25,8 @@ class EnsembleMemory:
         return EnsembleMemory(tuple(m.select(index) for m in self.members))
 
 
-def mean_probs(logits: Sequence[torch.Tensor]) -> torch.Tensor:
-    """log of the mean of softmax(logits_i) over the members, computed in log space."""
-    logp = torch.stack([torch.log_softmax(x.float(), dim=-1) for x in logits])
-    return torch.logsumexp(logp, dim=0) - math.log(len(logits))
-
-
-class Ensemble(nn.Module):
+class SeqEnsemble(Ensemble):
     """Several trained encoder-decoders with one vocabulary, decoded as one model."""
-
-    def __init__(self, members: Sequence[nn.Module]) -> None:
-        super().__init__()
-        if not members:
-            raise ValueError("an ensemble needs at least one member")
-        self.members = nn.ModuleList(members)
 
     def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor,
                 teacher_forcing: float = 1.0) -> torch.Tensor:

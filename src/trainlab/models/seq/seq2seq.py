@@ -6,12 +6,12 @@ import torch
 from torch import nn
 
 from trainlab.config.seq import Seq2SeqOptions
+from trainlab.data.vocab import PAD
 from trainlab.models.registry import MODELS
 from trainlab.models.seq.attention import Memory
 from trainlab.models.seq.base import State
 from trainlab.models.seq.decoder import Decoder
 from trainlab.models.seq.encoder import Encoder
-from trainlab.models.seq.tokens import PAD
 
 
 class Seq2Seq(nn.Module):

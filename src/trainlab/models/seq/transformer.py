@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from trainlab.config.seq import TransformerOptions
+from trainlab.data.vocab import PAD
 from trainlab.models.registry import MODELS
 from trainlab.models.seq.attention import Memory
-from trainlab.models.seq.tokens import PAD
 
 
 def sinusoids(length: int, width: int, device: torch.device) -> torch.Tensor:

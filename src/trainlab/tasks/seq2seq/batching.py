@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from trainlab.data.math.reader import Example
-from trainlab.data.math.vocab import BOS, EOS, PAD, CharVocab
+from trainlab.data.vocab import BOS, EOS, PAD, CharVocab
 
 
 class MathBatch(NamedTuple):

@@ -1,0 +1,98 @@
+"""Options of each task, keyed by `task.name` (pure pydantic, no torch).
+
+A task's own options live in its section (`task.teacher_forcing`, `task.decode`, ...), so a config
+carries only the options of the task it trains.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from trainlab.config.base import Section
+
+
+class ClassificationOptions(Section):
+    """Inputs → one class label; loss, accuracy, confusion matrix."""
+
+    name: Literal["classification"] = "classification"
+
+
+class TeacherForcingConfig(Section):
+    ratio: float = Field(default=1.0, ge=0, le=1, description="share of decoder inputs taken from the target")
+    schedule: Literal["constant", "linear", "inverse_sigmoid"] = Field(
+        default="constant", description="how the ratio decays over epochs (scheduled sampling)"
+    )
+    min_ratio: float = Field(default=0.0, ge=0, le=1, description="ratio reached at the last epoch (linear)")
+    k: float = Field(default=5.0, gt=1, description="decay speed of inverse_sigmoid: ratio*k/(k+exp(epoch/k))")
+
+
+class DecodeConfig(Section):
+    beam: int = Field(default=1, gt=0, description="beam width for the final report (1 = greedy)")
+    length_penalty: float = Field(
+        default=0.0, ge=0, description="beam hypotheses ranked by logprob / length**alpha (0 = raw logprob)"
+    )
+    max_len: int = Field(default=32, gt=0, description="longest answer generated, in characters")
+    samples: int = Field(default=3, ge=0, description="right and wrong examples per module in samples.md")
+
+
+class MathDataConfig(Section):
+    modules: list[str] | None = Field(default=None, description="modules to train on (None = every file found)")
+    difficulty: Literal["easy", "medium", "hard", "mixed"] = Field(
+        default="easy", description="train-<difficulty> directory (mixed = all three)"
+    )
+    lowercase: bool = Field(default=False, description="lowercase questions and answers")
+    extra_tests: bool = Field(default=True, description="also score interpolate/ and extrapolate/ when present")
+    oversample: dict[str, int] = Field(
+        default_factory=dict,
+        description="module -> times its training examples are seen per epoch (memorisation-bound modules)",
+    )
+
+    @model_validator(mode="after")
+    def _oversample_positive(self) -> Any:
+        if bad := {m: k for m, k in self.oversample.items() if k < 1}:
+            raise ValueError(f"oversample counts must be at least 1, got {bad}")
+        return self
+
+
+class Seq2SeqTaskOptions(Section):
+    """Questions → answers, character by character (DeepMind Mathematics, data.name=math)."""
+
+    name: Literal["seq2seq"] = "seq2seq"
+    math: MathDataConfig = Field(default_factory=MathDataConfig, description="the Mathematics files read")
+    teacher_forcing: TeacherForcingConfig = Field(
+        default_factory=TeacherForcingConfig, description="decoder inputs: target or own predictions"
+    )
+    decode: DecodeConfig = Field(default_factory=DecodeConfig, description="answer generation")
+
+
+class CharLMTaskOptions(Section):
+    """Next-character prediction on a text file (data.name=text, data.path=FILE)."""
+
+    name: Literal["char_lm"] = "char_lm"
+    seq_len: int = Field(default=128, gt=1, description="characters per training sequence")
+
+
+TaskOptions = Annotated[
+    ClassificationOptions | Seq2SeqTaskOptions | CharLMTaskOptions,
+    Field(discriminator="name"),
+]
+
+#: the task each sequence model trains under when the config names no task
+TASK_OF_MODEL = {"seq2seq": "seq2seq", "transformer": "seq2seq", "char_lm": "char_lm"}
+
+
+def normalize_task(raw: Any) -> Any:
+    """`task: NAME` means `task: {name: NAME}`; a config without a task name gets the task of its sequence
+    model (char_lm → char_lm, ...), else classification."""
+    if not isinstance(raw, dict):
+        return raw
+    task = raw.get("task")
+    if isinstance(task, str):
+        task = {"name": task}
+    if task is None or (isinstance(task, dict) and "name" not in task):
+        model = raw.get("model")
+        model_name = model.get("name") if isinstance(model, dict) else getattr(model, "name", None)
+        task = {"name": TASK_OF_MODEL.get(model_name, "classification"), **(task or {})}
+    return {**raw, "task": task}

@@ -1,0 +1,8 @@
+"""Tasks: one room each (data adapter, loss, metrics, evaluation, sampling, final report), looked up by
+`task.name` in `TASKS`. Every one implements `trainlab.engine.Task`; nothing outside this package
+branches on a task's name."""
+
+from trainlab.tasks import char_lm, classification, seq2seq  # noqa: F401  (register the tasks)
+from trainlab.tasks.registry import TASKS
+
+__all__ = ["TASKS"]
