@@ -127,6 +127,12 @@ def study(
 @app.command()
 def resume(run_dir: Annotated[Path, typer.Argument(help="run directory to continue")]) -> None:
     """Continue an interrupted or unfinished run from its last checkpoint."""
+    from trainlab.runs import RunDir
+    from trainlab.runs.checkpoint_file import check_container
+
+    last = RunDir.open(run_dir).checkpoint("last")
+    if last.exists():  # an empty or foreign file is refused before torch is imported
+        check_container(last)
     from trainlab import api
 
     _report(api.resume(run_dir, console=console))

@@ -8,16 +8,17 @@ member's weights and hands them to `Task.evaluate`.
 from __future__ import annotations
 
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from trainlab.config import Config, validate
-from trainlab.engine.checkpoint import load_checkpoint, load_weights
-from trainlab.engine.device import resolve_device
-from trainlab.engine.task import EvalOptions, EvalReport, Member, Task
 from trainlab.errors import ConfigError, UserError
 from trainlab.runs import RunDir, read_yaml
-from trainlab.tasks import TASKS
+from trainlab.runs.checkpoint_file import check_container
+
+if TYPE_CHECKING:
+    import torch
+
+    from trainlab.engine.task import EvalReport, Task
 
 
 def open_run(path: Path | str) -> tuple[RunDir, Config]:
@@ -34,6 +35,8 @@ def checkpoint_path(run: RunDir, checkpoint: str) -> Path:
 
 def load_model(task: Task, run: RunDir, cfg: Config, checkpoint: str, device: torch.device) -> torch.nn.Module:
     """`cfg`'s model, sized by `task`, with the run's best or last weights, on `device` in eval mode."""
+    from trainlab.engine.checkpoint import load_weights
+
     model = task.build_model(cfg)
     load_weights(model, checkpoint_path(run, checkpoint), device)
     return model
@@ -41,8 +44,17 @@ def load_model(task: Task, run: RunDir, cfg: Config, checkpoint: str, device: to
 
 def evaluate(run_dirs: list[Path | str], split: str = "test", checkpoint: str = "best", device: str = "auto",
              beam: int | None = None, predictions: Path | None = None) -> EvalReport:
-    """The task's report of one run, or of an ensemble of several (the task averages their probabilities)."""
+    """The task's report of one run, or of an ensemble of several (the task averages their probabilities).
+    Torch and the tasks are imported once the inputs passed the cheap checks: a bad path or checkpoint file is
+    refused in a fraction of a second."""
     opened = [open_run(p) for p in run_dirs]
+    for run, _ in opened:
+        check_container(checkpoint_path(run, checkpoint))
+    from trainlab.engine.checkpoint import load_checkpoint, load_weights
+    from trainlab.engine.device import resolve_device
+    from trainlab.engine.task import EvalOptions, Member
+    from trainlab.tasks import TASKS
+
     (first, cfg), name = opened[0], opened[0][1].task.name
     for run, other in opened[1:]:
         if other.task.name != name:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import torch
 from torch import nn
 
 from trainlab.errors import CheckpointError
+from trainlab.runs.checkpoint_file import check_container
 from trainlab.runs.files import atomic_write_bytes
 
 FORMAT = "trainlab-checkpoint"
@@ -28,38 +31,93 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a checkpoint of ours; anything else is a one-line CheckpointError."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} not found", "check the run directory and --checkpoint")
-    if not zipfile.is_zipfile(path):  # torch.save always writes a zip container
-        raise CheckpointError(f"{path} is truncated or not a checkpoint (no zip container)",
-                              "use the other checkpoint (best/last) or retrain")
+    check_container(path)  # torch.save always writes a zip container
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        raise CheckpointError(
-            f"{path} holds objects a safe checkpoint may not contain ({str(e).splitlines()[0][:120]})",
-            "only load checkpoints written by trainlab",
-        ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
-        raise CheckpointError(
-            f"{path} is truncated or not a checkpoint ({str(e).splitlines()[0][:120]})",
-            "use the other checkpoint (best/last) or retrain",
-        ) from None
+        raise CheckpointError(f"{path} holds {_blocked(str(e))}, which a checkpoint may not contain (nothing of it "
+                              "was run)", "only load checkpoints written by trainlab") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, TypeError, KeyError) as e:
+        raise CheckpointError(f"{path} is truncated or not a checkpoint ({_first_line(e)})",
+                              "use the other checkpoint (best/last) or retrain") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a trainlab checkpoint", "pass a run directory written by trainlab")
+    version = state.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise CheckpointError(f"{path} has no valid format version ({version!r})",
+                              "use the other checkpoint (best/last) or retrain")
+    if version > VERSION:
+        raise CheckpointError(f"{path} was written by a newer trainlab (checkpoint format {version}; this one reads "
+                              f"up to {VERSION})", "upgrade trainlab")
+    if not _is_weights(state.get("model")):
+        raise CheckpointError(f"{path} has no model weights (its 'model' entry is not a mapping of names to tensors)",
+                              "use the other checkpoint (best/last) or retrain")
     return state
 
 
+def _blocked(message: str) -> str:
+    """What torch's safe unpickler refused, from its message (e.g. 'the global os.system')."""
+    found = re.search(r"(?:unsupported|Unsupported global:) GLOBAL ([\w.]+)", message)
+    return f"the global {found.group(1)}" if found else "pickled code or objects"
+
+
+def _first_line(e: BaseException) -> str:
+    line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return line if len(line) <= 160 else line[:160].rsplit(" ", 1)[0] + " …"
+
+
+def _is_weights(entry: object) -> bool:
+    return isinstance(entry, Mapping) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in entry.items())
+
+
+def check_model_state(model: nn.Module, state: dict[str, Any], path: Path) -> None:
+    """The checkpoint's weights fit `model`: the same names and shapes (else the first difference, named)."""
+    saved, live = state["model"], model.state_dict()
+    missing, unexpected = [k for k in live if k not in saved], [k for k in saved if k not in live]
+    shape = next(((k, tuple(saved[k].shape), tuple(v.shape)) for k, v in live.items()
+                  if k in saved and saved[k].shape != v.shape), None)
+    if missing or unexpected or shape:
+        what = (f"missing {missing[0]}" if missing else f"unexpected {unexpected[0]}" if unexpected
+                else f"{shape[0]} is {shape[1]} there, {shape[2]} here")  # type: ignore[index]
+        raise CheckpointError(f"{path} was saved from another architecture ({what})",
+                              "use the run's own config.yaml, or retrain")
+
+
+def check_resume_state(state: dict[str, Any], path: Path, optimizer: torch.optim.Optimizer,
+                       fit_fields: set[str]) -> None:
+    """Everything a resume restores is there and fits: optimizer groups, schedule, scaler, RNG, loop state."""
+    def bad(problem: str) -> CheckpointError:
+        return CheckpointError(f"{path} cannot be resumed: {problem}",
+                               "start a new run, or resume from a checkpoint written by trainlab")
+
+    for key in ("optimizer", "schedule", "scaler", "fit_state", "rng"):
+        if not isinstance(state.get(key), Mapping):
+            raise bad(f"its {key!r} entry is missing or not a mapping")
+    opt = state["optimizer"]
+    groups = opt.get("param_groups")
+    if not isinstance(opt.get("state"), Mapping) or not isinstance(groups, list) or \
+            not all(isinstance(g, Mapping) and isinstance(g.get("params"), list) for g in groups):
+        raise bad("its optimizer state has no 'state' and 'param_groups'")
+    live = [len(g["params"]) for g in optimizer.param_groups]
+    if [len(g["params"]) for g in groups] != live:
+        raise bad(f"its optimizer has {[len(g['params']) for g in groups]} parameters per group, this model {live}")
+    fields = set(state["fit_state"])
+    if fields != fit_fields:
+        extra, lacking = sorted(fields - fit_fields), sorted(fit_fields - fields)
+        raise bad("its loop state " + (f"has unknown fields {extra}" if extra else f"lacks {lacking}"))
+    if not all(isinstance(v, int | float) or v is None for v in state["fit_state"].values()):
+        raise bad("its loop state holds values that are not numbers")
+    if not isinstance(state["rng"].get("torch"), torch.Tensor) or state["rng"]["torch"].dtype != torch.uint8:
+        raise bad("its RNG state is not a torch generator state")
+    if not {"steps", "scale", "best", "bad_epochs"} <= set(state["schedule"]):
+        raise bad("its learning-rate schedule state is incomplete")
+
+
 def load_model_state(model: nn.Module, state: dict[str, Any], path: Path) -> None:
-    """Load weights, turning an architecture mismatch into a clear error."""
-    try:
-        model.load_state_dict(state["model"])
-    except (RuntimeError, KeyError) as e:
-        first = str(e).splitlines()[1 if "\n" in str(e) else 0].strip()[:160]
-        raise CheckpointError(
-            f"{path} was saved from another architecture ({first})",
-            "use the run's own config.yaml, or retrain",
-        ) from None
+    """Load weights, checked against the model first (an architecture mismatch is a clear error)."""
+    check_model_state(model, state, path)
+    model.load_state_dict(state["model"])
 
 
 def load_weights(model: nn.Module, path: Path, device: torch.device | str = "cpu",

@@ -6,7 +6,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
@@ -14,7 +14,7 @@ from torch import nn
 
 from trainlab.config import Config, config_to_dict
 from trainlab.engine.callbacks import Callback
-from trainlab.engine.checkpoint import load_model_state, save_checkpoint
+from trainlab.engine.checkpoint import check_model_state, check_resume_state, load_model_state, save_checkpoint
 from trainlab.engine.device import autocast_factory, epoch_generator, rng_state, set_rng_state
 from trainlab.engine.evaluate import accumulate, eval_sums
 from trainlab.engine.optim import LRSchedule, build_optimizer, early_stop_conflict
@@ -201,8 +201,12 @@ class Trainer:
                 save_checkpoint(self.run.checkpoint("best"), state)
 
     def restore(self, state: dict[str, Any]) -> None:
-        """Continue from a checkpoint: weights, optimizer, schedule, loop state, RNG."""
-        load_model_state(self.module, state, self.run.checkpoint("last"))
+        """Continue from a checkpoint: weights, optimizer, schedule, loop state, RNG (all checked before any is
+        touched, so a refused checkpoint leaves the trainer as it was)."""
+        path = self.run.checkpoint("last")
+        check_model_state(self.module, state, path)
+        check_resume_state(state, path, self.optimizer, {f.name for f in fields(FitState)})
+        load_model_state(self.module, state, path)
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
         self.scaler.load_state_dict(state["scaler"])
