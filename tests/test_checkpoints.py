@@ -8,7 +8,6 @@ import io
 import os
 import pickle
 import shutil
-import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 import torch
-from clitools import run_cli
+from clitools import main_in_process, run_cli
 
 from trainlab.engine.checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from trainlab.errors import CheckpointError
@@ -133,23 +132,6 @@ def _cases() -> list[Any]:
 SUBPROCESS = {"zero_bytes", "code_in_zip", "code_in_bare_pickle", "other_architecture", "no_optimizer"}
 
 
-def main_in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cwd: Path,
-                    *args: str) -> tuple[int, str, str]:
-    from trainlab import cli as cli_module
-
-    monkeypatch.chdir(cwd)
-    monkeypatch.setattr(cli_module, "_interrupt_on_sigterm", lambda: None)
-    monkeypatch.setattr(sys, "argv", ["trainlab", *args])
-    capsys.readouterr()
-    try:
-        cli_module.main()
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(("command", "case"), _cases())
 def test_every_command_refuses_a_malformed_checkpoint_in_one_line(runs: Path, tmp_path: Path, command: str,
@@ -169,7 +151,8 @@ def test_every_command_refuses_a_malformed_checkpoint_in_one_line(runs: Path, tm
         r = run_cli(*argv, cwd=tmp_path)
         code, out, err = r.returncode, r.stdout, r.stderr
     else:
-        code, out, err = main_in_process(monkeypatch, capsys, tmp_path, *argv)
+        monkeypatch.chdir(tmp_path)
+        code, out, err = main_in_process(monkeypatch, capsys, *argv)
     assert code == 2, err
     assert "Traceback" not in err + out
     lines = err.strip().splitlines()

@@ -7,7 +7,6 @@ import json
 import random
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from clitools import main_in_process
 
 from trainlab.config import load_config
 from trainlab.data.math.reader import Example
@@ -139,23 +139,6 @@ def assert_one_line_error(r: subprocess.CompletedProcess[str] | tuple[int, str],
     assert code == 2, err
     assert needle in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err
-
-
-def main_in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                    *args: str) -> tuple[int, str, str]:
-    """`trainlab ARGS` through cli.main in this process: (exit code, stdout, stderr)."""
-    from trainlab import cli as cli_module
-
-    monkeypatch.setattr(cli_module, "_interrupt_on_sigterm", lambda: None)
-    monkeypatch.setattr(sys, "argv", ["trainlab", *args])
-    capsys.readouterr()
-    try:
-        cli_module.main()
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.slow
