@@ -78,3 +78,20 @@ def test_a_finished_sequence_run_samples_without_its_data(tmp_path: Path) -> Non
     answer = sample(run, "What is 2 + 3?")
     (tmp_path / "math").rename(tmp_path / "gone")
     assert sample(run, "What is 2 + 3?") == answer
+
+
+def test_the_watched_metric_is_any_metric_of_the_task(tmp_path: Path) -> None:
+    from trainlab.errors import ConfigError
+    from trainlab.tasks.classification import ClassificationTask
+
+    task = ClassificationTask(load_config(None, ["data.subset=100"]), torch.device("cpu"))
+    assert task.monitored(None) == ("val_acc", "max")
+    assert task.monitored("val_loss") == ("val_loss", "min")
+    with pytest.raises(ConfigError, match=r"val_ppl is not a metric of task classification.*val_loss, val_acc"):
+        task.monitored("val_ppl")
+    no_val = ClassificationTask(load_config(None, ["data.subset=100", "data.val_fraction=0"]), torch.device("cpu"))
+    assert no_val.monitored("val_loss") == ("train_loss", "min")
+    with pytest.raises(ConfigError, match="not a metric"):
+        trainlab.run(load_config(None, ["data.subset=100", "train.early_stop.metric=val_ppl"]), name="x",
+                     out=tmp_path)
+    assert not (tmp_path / "x").exists()

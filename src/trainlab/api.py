@@ -85,6 +85,7 @@ def prepare_start(cfg: Config, fresh: bool = True) -> Start:
     and a `fresh` model takes its best weights (a resumed one takes its own checkpoint's next)."""
     source = source_run(cfg)
     task = prepare_task(cfg, source)
+    task.monitored(cfg.train.early_stop.metric)  # an unknown metric is refused before a run directory is made
     model = task.build_model()
     if fresh and source is not None:
         return Start(task, model, f"weights from {source.path} (best, epoch {init_weights(model, source)})")

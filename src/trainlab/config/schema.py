@@ -79,7 +79,9 @@ class LossConfig(Section):
 
 
 class EarlyStopConfig(Section):
-    metric: Literal["val_acc", "val_loss"] = Field(default="val_acc", description="metric watched")
+    metric: str | None = Field(
+        default=None, description="metric watched for the best epoch and early stopping, e.g. val_loss (None = the "
+        "task's: val_acc where it has an accuracy)")
     patience: int | None = Field(default=None, gt=0, description="stop after N epochs without gain (None = off)")
     min_delta: float = Field(default=0.0, ge=0, description="smallest change that counts as a gain")
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from trainlab.config.schema import Config
-from trainlab.errors import UserError
+from trainlab.errors import ConfigError, UserError
 from trainlab.runs import RunDir
 
 Batch = Any
@@ -77,6 +77,10 @@ class Task(ABC):
 
     #: metric names (without the split prefix) shown in logs and metrics.csv
     metrics: tuple[str, ...] = ("loss",)
+    #: the metric that picks the best epoch unless train.early_stop.metric names another
+    monitor: str = "loss"
+    #: metrics for which lower is better (the others: higher)
+    minimized: frozenset[str] = frozenset({"loss"})
     #: the `EvalOptions` fields `evaluate` reads; others given to `trainlab eval` are refused
     eval_options: frozenset[str] = frozenset()
     #: whether several runs can be evaluated as one ensemble
@@ -125,6 +129,18 @@ class Task(ABC):
 
     def has_split(self, split: str) -> bool:
         return split in self.split_names()
+
+    def monitored(self, metric: str | None) -> tuple[str, str]:
+        """(the metric watched, "min" or "max"): `metric` (train.early_stop.metric) or the task's own, on val, or
+        on train where there is no val split."""
+        metric = metric or f"val_{self.monitor}"
+        split, _, name = metric.partition("_")
+        if split not in ("val", "train") or name not in self.metrics:
+            choices = ", ".join(f"val_{m}" for m in self.metrics)
+            raise ConfigError(f"train.early_stop.metric={metric} is not a metric of task {self.cfg.task.name}",
+                              f"use one of: {choices}")
+        split = split if self.has_split("val") else "train"
+        return f"{split}_{name}", "min" if name in self.minimized else "max"
 
     def examples(self, batch: Batch) -> int:
         """Examples in a batch (for throughput)."""

@@ -49,9 +49,7 @@ class Trainer:
         self.module = model.to(device, memory_format=memory_format)
         self.model = torch.compile(self.module) if cfg.train.compile else self.module
         self.optimizer = build_optimizer(self.module, cfg.optim)
-        self.monitor = cfg.train.early_stop.metric if task.has_split("val") else cfg.train.early_stop.metric.replace(
-            "val_", "train_")
-        self.mode = "min" if self.monitor.endswith("loss") else "max"
+        self.monitor, self.mode = task.monitored(cfg.train.early_stop.metric)
         self.schedule = LRSchedule(self.optimizer, cfg.sched, cfg.train.epochs, task.num_train_batches(), self.mode)
         self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.train.precision == "fp16")
         self.autocast = autocast_factory(cfg.train, device)

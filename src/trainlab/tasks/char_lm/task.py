@@ -25,6 +25,8 @@ from trainlab.tasks.registry import TASKS
 @TASKS.register("char_lm")
 class CharLMTask(CharTask):
     metrics = ("loss", "acc", "ppl")
+    monitor = "acc"
+    minimized = frozenset({"loss", "ppl"})
 
     def __init__(self, cfg: Config, device: torch.device, vocab: CharVocab | None = None, lazy: bool = False) -> None:
         require(cfg, "text", ("char_lm",))

@@ -71,6 +71,7 @@ class ClassificationReport(EvalReport):
 @TASKS.register("classification")
 class ClassificationTask(Task):
     metrics = ("loss", "acc")
+    monitor = "acc"
     eval_options = frozenset({"predictions"})
     ensembles = True
 

@@ -50,6 +50,7 @@ def teacher_forcing_ratio(tf: TeacherForcingConfig, epochs: int, epoch: int) -> 
 @TASKS.register("seq2seq")
 class Seq2SeqTask(CharTask):
     metrics = ("loss", "acc", "char_acc")
+    monitor = "acc"
     eval_options = frozenset({"beam"})
     ensembles = True
 
