@@ -22,11 +22,11 @@ class AugmentConfig(Section):
 
 
 class ToyConfig(Section):
-    kind: Literal["moons", "circles", "spirals", "xor", "gaussians"] = Field(
-        default="moons", description="which 2-D synthetic set"
+    kind: Literal["moons", "circles", "spirals", "xor", "gaussians", "hetero"] = Field(
+        default="moons", description="which synthetic set (hetero: 1-D regression, noise growing with x)"
     )
     samples: int = Field(default=1000, gt=10, description="points in total (train+val+test)")
-    noise: float = Field(default=0.1, ge=0, description="noise level")
+    noise: float = Field(default=0.1, ge=0, description="noise level (hetero: noise std = noise·(0.5 + 4x))")
     classes: int = Field(default=3, ge=2, description="classes for spirals and gaussians")
 
 
