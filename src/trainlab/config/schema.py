@@ -31,9 +31,9 @@ class ToyConfig(Section):
 
 
 class DataConfig(Section):
-    name: Literal["digits", "fashion-mnist", "mnist", "cifar10", "cifar100", "toy", "math", "text"] = Field(
-        default="digits", description="dataset"
-    )
+    name: Literal[
+        "digits", "fashion-mnist", "mnist", "cifar10", "cifar100", "toy", "diabetes", "csv", "math", "text"
+    ] = Field(default="digits", description="dataset")
     root: Path | None = Field(
         default=None, description="directory with the dataset files (else $TRAINLAB_DATA, system dirs)"
     )
@@ -45,7 +45,10 @@ class DataConfig(Section):
     augment: AugmentConfig = Field(default_factory=AugmentConfig, description="batched augmentation")
     toy: ToyConfig = Field(default_factory=ToyConfig, description="options of data.name=toy")
     math: MathDataConfig = Field(default_factory=MathDataConfig, description="options of data.name=math")
-    path: Path | None = Field(default=None, description="the text file of data.name=text")
+    path: Path | None = Field(default=None, description="the file of data.name=text or data.name=csv")
+    target: str | list[str] | None = Field(
+        default=None, description="target column(s) of data.name=csv (a list = multi-output regression)"
+    )
     text: TextDataConfig = Field(default_factory=TextDataConfig, description="options of data.name=text")
 
 

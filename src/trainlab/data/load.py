@@ -1,7 +1,7 @@
 """`load_dataset(cfg) -> ArrayDataset`: the registered sources, split and normalised (no torch)."""
 
 from trainlab.config.schema import DataConfig
-from trainlab.data import cifar, digits, idx, toy  # noqa: F401  (register the sources)
+from trainlab.data import cifar, csvfile, diabetes, digits, idx, toy  # noqa: F401  (register the sources)
 from trainlab.data.base import ArrayDataset, prepare
 from trainlab.data.registry import DATASETS
 
