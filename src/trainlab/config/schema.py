@@ -49,6 +49,9 @@ class DataConfig(Section):
     target: str | list[str] | None = Field(
         default=None, description="target column(s) of data.name=csv (a list = multi-output regression)"
     )
+    colors: int = Field(
+        default=0, ge=0, description="tint single-channel images with N colours, label (class, colour) (0 = off)"
+    )
     text: TextDataConfig = Field(default_factory=TextDataConfig, description="options of data.name=text")
 
 
