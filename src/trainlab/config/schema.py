@@ -19,18 +19,18 @@ class AugmentConfig(Section):
 
 
 class ToyConfig(Section):
-    kind: Literal["moons", "circles", "spirals", "xor", "gaussians"] = Field(
-        default="moons", description="which 2-D synthetic set"
+    kind: Literal["moons", "circles", "spirals", "xor", "gaussians", "hetero"] = Field(
+        default="moons", description="which synthetic set (hetero: 1-D regression, noise growing with x)"
     )
     samples: int = Field(default=1000, gt=10, description="points in total (train+val+test)")
-    noise: float = Field(default=0.1, ge=0, description="noise level")
+    noise: float = Field(default=0.1, ge=0, description="noise level (hetero: noise std = noise·(0.5 + 4x))")
     classes: int = Field(default=3, ge=2, description="classes for spirals and gaussians")
 
 
 class DataConfig(Section):
-    name: Literal["digits", "fashion-mnist", "mnist", "cifar10", "cifar100", "toy", "math", "text"] = Field(
-        default="digits", description="dataset"
-    )
+    name: Literal[
+        "digits", "fashion-mnist", "mnist", "cifar10", "cifar100", "toy", "diabetes", "csv", "math", "text"
+    ] = Field(default="digits", description="dataset")
     root: Path | None = Field(
         default=None, description="directory with the dataset files (else $TRAINLAB_DATA, system dirs)"
     )
@@ -41,7 +41,13 @@ class DataConfig(Section):
     normalize: bool = Field(default=True, description="standardise with train mean/std per channel")
     augment: AugmentConfig = Field(default_factory=AugmentConfig, description="batched augmentation")
     toy: ToyConfig = Field(default_factory=ToyConfig, description="options of data.name=toy")
-    path: Path | None = Field(default=None, description="the text file of data.name=text")
+    path: Path | None = Field(default=None, description="the file of data.name=text or data.name=csv")
+    target: str | list[str] | None = Field(
+        default=None, description="target column(s) of data.name=csv (a list = multi-output regression)"
+    )
+    colors: int = Field(
+        default=0, ge=0, description="tint single-channel images with N colours, label (class, colour) (0 = off)"
+    )
 
 
 class OptimConfig(Section):

@@ -8,7 +8,7 @@ Names resolve lazily, so `trainlab.data.math` and the CLI's `--help` do not pay 
 from importlib import import_module
 
 _WHERE = {"load_dataset": "load", "DATASETS": "load", "ArrayDataset": "base", "RawData": "base",
-          "DataConfig": "load"}
+          "DataConfig": "load", "target_stats": "base"}
 
 
 def __getattr__(name: str) -> object:
@@ -17,4 +17,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'trainlab.data' has no attribute {name!r}")
 
 
-__all__ = ["DATASETS", "ArrayDataset", "DataConfig", "RawData", "load_dataset"]
+__all__ = ["DATASETS", "ArrayDataset", "DataConfig", "RawData", "load_dataset", "target_stats"]

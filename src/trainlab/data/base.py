@@ -1,8 +1,17 @@
-"""The dataset contract: raw arrays from a source → prepared train/val/test arrays (NumPy only)."""
+"""The dataset contract: raw arrays from a source → prepared train/val/test arrays (NumPy only).
+
+A dataset's targets are one of three kinds, told by which name list is filled (`target_kind`):
+
+- "class": int64 labels (N,), one name per class in `classes`;
+- "regression": float32 targets (N,) or (N, T), one name per target column in `targets`;
+- "multihead": int64 labels (N, H), `heads` maps each head's name to its class names (column order).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -10,21 +19,63 @@ from sklearn.model_selection import train_test_split
 from trainlab.config.schema import DataConfig
 from trainlab.errors import ConfigError
 
+TargetKind = Literal["class", "regression", "multihead"]
+TEST_FRACTION = 0.2  # held out as test by sources that ship no test split
+RawArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+class Targets:
+    """What the targets are: shared by RawData and ArrayDataset (needs `classes`, `targets`, `heads`)."""
+
+    classes: list[str]
+    targets: list[str]
+    heads: dict[str, list[str]]
+
+    @property
+    def target_kind(self) -> TargetKind:
+        filled = [kind for kind, names in (("class", self.classes), ("regression", self.targets),
+                                           ("multihead", self.heads)) if names]
+        if len(filled) != 1:
+            raise ValueError(f"exactly one of classes, targets, heads must be given (got {filled or 'none'})")
+        return filled[0]  # type: ignore[return-value]
+
+    @property
+    def num_classes(self) -> int:
+        """Classes of a "class" dataset (0 for the other kinds)."""
+        return len(self.classes)
+
+
+SHAPE_OK: dict[TargetKind, Callable[[tuple[int, ...], int], bool]] = {
+    "class": lambda shape, width: len(shape) == 1,
+    "regression": lambda shape, width: shape[1:] == (width,) or (len(shape) == 1 and width == 1),
+    "multihead": lambda shape, width: shape[1:] == (width,),
+}
+"""Whether targets of a shape fit `width` names (targets or heads)."""
+
 
 @dataclass
-class RawData:
-    """What a source returns: float32 inputs (images NCHW in [0, 1]) and int64 labels."""
+class RawData(Targets):
+    """What a source returns: float32 inputs (images NCHW in [0, 1]) and the targets of one kind."""
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    classes: list[str]
+    classes: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    heads: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        kind = self.target_kind
+        width = len(self.targets) + len(self.heads)
+        for y in (self.y_train, self.y_test):
+            if not SHAPE_OK[kind](y.shape, width):
+                raise ValueError(f"{kind} targets of shape {y.shape} do not fit {width} name(s)")
 
 
 @dataclass
-class ArrayDataset:
-    """Prepared splits, normalised with train statistics."""
+class ArrayDataset(Targets):
+    """Prepared splits, inputs normalised with train statistics (targets as the source gave them)."""
 
     name: str
     x_train: np.ndarray
@@ -33,7 +84,9 @@ class ArrayDataset:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    classes: list[str]
+    classes: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    heads: dict[str, list[str]] = field(default_factory=dict)
     mean: np.ndarray = field(default_factory=lambda: np.zeros(1, np.float32))
     std: np.ndarray = field(default_factory=lambda: np.ones(1, np.float32))
 
@@ -41,24 +94,37 @@ class ArrayDataset:
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
 
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         if name not in ("train", "val", "test"):
             raise ConfigError(f"unknown split {name!r}", "use train, val or test")
         return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
 
 
+TARGET_DTYPES: dict[TargetKind, type] = {"class": np.int64, "regression": np.float32, "multihead": np.int64}
+
+
+def _joint(y: np.ndarray) -> np.ndarray:
+    return np.unique(y, axis=0, return_inverse=True)[1].reshape(-1)
+
+
+STRATA: dict[TargetKind, Callable[[np.ndarray], list[np.ndarray]]] = {
+    "class": lambda y: [y],
+    "multihead": lambda y: [_joint(y), y[:, 0]],  # the joint label when it fits, else the first head
+    "regression": lambda y: [],
+}
+"""Label arrays a split may stratify on, best first."""
+
+
 def prepare(name: str, raw: RawData, cfg: DataConfig) -> ArrayDataset:
-    """Subset, carve a stratified validation split, and normalise from train statistics."""
+    """Subset, carve a (stratified where possible) validation split, and normalise inputs from train statistics."""
+    kind = raw.target_kind
     x, y = raw.x_train, raw.y_train
     if cfg.subset is not None and cfg.subset < len(y):
-        x, y = _stratified_take(x, y, cfg.subset, cfg.split_seed)
+        x, _, y, _ = train_test_split(x, y, train_size=cfg.subset, stratify=_stratify(y, kind, cfg.subset),
+                                      random_state=cfg.split_seed)
     if cfg.val_fraction > 0:
         x, x_val, y, y_val = train_test_split(
-            x, y, test_size=cfg.val_fraction, stratify=_stratify(y, cfg.val_fraction),
+            x, y, test_size=cfg.val_fraction, stratify=_stratify(y, kind, cfg.val_fraction),
             random_state=cfg.split_seed,
         )
     else:
@@ -72,23 +138,35 @@ def prepare(name: str, raw: RawData, cfg: DataConfig) -> ArrayDataset:
         std = (x.std(axis=axes, dtype=np.float64) + 1e-8).astype(np.float32)
         shape = (1, -1, 1, 1) if x.ndim == 4 else (1, -1)
         x, x_val, x_test = ((a - mean.reshape(shape)) / std.reshape(shape) for a in (x, x_val, x_test))
+    dtype = TARGET_DTYPES[kind]
     return ArrayDataset(
         name=name,
-        x_train=np.ascontiguousarray(x, np.float32), y_train=y.astype(np.int64),
-        x_val=np.ascontiguousarray(x_val, np.float32), y_val=y_val.astype(np.int64),
-        x_test=np.ascontiguousarray(x_test, np.float32), y_test=y_test.astype(np.int64),
-        classes=raw.classes, mean=mean, std=std,
+        x_train=np.ascontiguousarray(x, np.float32), y_train=np.ascontiguousarray(y, dtype),
+        x_val=np.ascontiguousarray(x_val, np.float32), y_val=np.ascontiguousarray(y_val, dtype),
+        x_test=np.ascontiguousarray(x_test, np.float32), y_test=np.ascontiguousarray(y_test, dtype),
+        classes=raw.classes, targets=raw.targets, heads=raw.heads, mean=mean, std=std,
     )
 
 
-def _stratified_take(x: np.ndarray, y: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    x_take, _, y_take, _ = train_test_split(x, y, train_size=n, stratify=_stratify(y, n), random_state=seed)
-    return x_take, y_take
+def holdout(x: np.ndarray, y: np.ndarray, seed: int, stratify: np.ndarray | None = None) -> RawArrays:
+    """A seeded TEST_FRACTION test split for sources that ship none: (x_train, y_train, x_test, y_test)."""
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=TEST_FRACTION, stratify=stratify, random_state=seed)
+    return x_tr, y_tr, x_te, y_te
 
 
-def _stratify(y: np.ndarray, size: float) -> np.ndarray | None:
-    """Stratify when every class can appear on both sides; else a plain random split."""
-    counts = np.bincount(y)
+
+def target_stats(y_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-target float32 mean and std of regression targets, shape () for (N,) or (T,) for (N, T); std 0 → 1."""
+    y = np.asarray(y_train, np.float64)
+    mean, std = y.mean(axis=0), y.std(axis=0)
+    return mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
+
+
+def _stratify(y: np.ndarray, kind: TargetKind, size: float) -> np.ndarray | None:
+    """The first label array of STRATA that leaves every stratum on both sides; else None (a plain split)."""
     n = size if size >= 1 else size * len(y)
-    ok = counts[counts > 0].min() >= 2 and min(n, len(y) - n) >= (counts > 0).sum()
-    return y if ok else None
+    for labels in STRATA[kind](y):
+        counts = np.bincount(labels)
+        if counts[counts > 0].min() >= 2 and min(n, len(y) - n) >= (counts > 0).sum():
+            return labels
+    return None

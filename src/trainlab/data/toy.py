@@ -1,4 +1,7 @@
-"""2-D synthetic classification sets: moons, circles, spirals, xor, gaussians."""
+"""Synthetic sets: 2-D classification (moons, circles, spirals, xor, gaussians) and 1-D regression (hetero).
+
+A toy set returns (x, y): integer y are class labels (split stratified), floating y regression targets.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,9 @@ from collections.abc import Callable
 
 import numpy as np
 from sklearn.datasets import make_blobs, make_circles, make_moons
-from sklearn.model_selection import train_test_split
 
 from trainlab.config.schema import DataConfig, ToyConfig
-from trainlab.data.base import RawData
+from trainlab.data.base import RawData, holdout
 from trainlab.data.registry import DATASETS
 from trainlab.registry import Registry
 
@@ -51,12 +53,19 @@ def _gaussians(cfg: ToyConfig, rng: np.random.Generator) -> tuple[np.ndarray, np
                       random_state=int(rng.integers(2**31)))
 
 
+@TOY_SETS.register("hetero")
+def _hetero(cfg: ToyConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """x ~ U(0, 1), y = sin(2πx) + ε with ε ~ N(0, σ(x)²), σ(x) = noise · (0.5 + 4x) (0.05 + 0.4x at noise=0.1)."""
+    x = rng.uniform(0.0, 1.0, (cfg.samples, 1))
+    sigma = cfg.noise * (0.5 + 4.0 * x[:, 0])
+    return x, np.sin(2 * np.pi * x[:, 0]) + rng.normal(0.0, 1.0, cfg.samples) * sigma
+
+
 @DATASETS.register("toy")
 def toy(cfg: DataConfig) -> RawData:
     rng = np.random.default_rng(cfg.split_seed)
     x, y = TOY_SETS.get(cfg.toy.kind)(cfg.toy, rng)
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        x.astype(np.float32), y.astype(np.int64), test_size=0.2, stratify=y, random_state=cfg.split_seed
-    )
-    classes = [str(c) for c in range(int(y.max()) + 1)]
-    return RawData(x_tr, y_tr, x_te, y_te, classes)
+    if np.issubdtype(y.dtype, np.floating):
+        return RawData(*holdout(x.astype(np.float32), y.astype(np.float32), cfg.split_seed), targets=["y"])
+    x_tr, y_tr, x_te, y_te = holdout(x.astype(np.float32), y.astype(np.int64), cfg.split_seed, stratify=y)
+    return RawData(x_tr, y_tr, x_te, y_te, [str(c) for c in range(int(y.max()) + 1)])

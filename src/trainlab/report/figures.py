@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import numpy as np
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+
+GRID = 200  # decision-boundary grid points per axis
 
 
 def save(fig: Figure, path: Path) -> None:
@@ -54,4 +57,62 @@ def plot_confusion(matrix: np.ndarray, classes: Sequence[str], path: Path, title
                 ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=7,
                         color="white" if norm[i, j] > 0.5 else "black")
     ax.set_title(title or "confusion matrix")
+    save(fig, path)
+
+
+def _class_indices(out: np.ndarray) -> np.ndarray:
+    """Indices from class indices (M,), P(class 1) (M,) floats, or scores/probabilities (M, K)."""
+    out = np.asarray(out)
+    if out.ndim == 2:
+        return out.argmax(axis=1)
+    return (out >= 0.5).astype(np.int64) if np.issubdtype(out.dtype, np.floating) else out.astype(np.int64)
+
+
+def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray, path: Path,
+                           classes: Sequence[str] | None = None, title: str = "") -> None:
+    """Predicted class over the 2-D data's bounding box (10% margin, GRID×GRID), the points on top by label.
+
+    `predict` maps an (M, 2) float32 grid to class indices (M,), P(class 1) (M,) or probabilities (M, K).
+    """
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    pad = 0.1 * np.maximum(hi - lo, 1e-6)
+    xs, ys = (np.linspace(lo[i] - pad[i], hi[i] + pad[i], GRID) for i in range(2))
+    gx, gy = np.meshgrid(xs, ys)
+    grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
+    z = _class_indices(predict(grid)).reshape(gx.shape)
+    k = len(classes) if classes else int(max(z.max(), y.max())) + 1
+    cmap = ListedColormap(matplotlib.colormaps["tab10"].colors[:k] if k <= 10
+                          else matplotlib.colormaps["turbo"](np.linspace(0, 1, k)))
+    fig = Figure(figsize=(5.5, 4.8))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.contourf(gx, gy, z, levels=np.arange(k + 1) - 0.5, cmap=cmap, alpha=0.35)
+    for c in range(k):
+        mask = y == c
+        if mask.any():
+            ax.scatter(x[mask, 0], x[mask, 1], s=10, color=cmap(c), edgecolors="black", linewidths=0.3,
+                       label=classes[c] if classes else str(c))
+    ax.set_xlim(xs[0], xs[-1])
+    ax.set_ylim(ys[0], ys[-1])
+    ax.legend(loc="best", fontsize=7)
+    ax.set_title(title or "decision boundary")
+    save(fig, path)
+
+
+def plot_regression_bands(x: np.ndarray, y: np.ndarray, mean: np.ndarray, std: np.ndarray, path: Path,
+                          title: str = "") -> None:
+    """1-D regression: the data points, the predicted mean, and shaded ±1σ and ±2σ bands (all sorted by x)."""
+    x, y, mean, std = (np.asarray(a, np.float64).reshape(-1) for a in (x, y, mean, std))
+    order = np.argsort(x)
+    x, y, mean, std = x[order], y[order], mean[order], std[order]
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.fill_between(x, mean - 2 * std, mean + 2 * std, color="tab:blue", alpha=0.15, linewidth=0, label="±2σ")
+    ax.fill_between(x, mean - std, mean + std, color="tab:blue", alpha=0.3, linewidth=0, label="±1σ")
+    ax.scatter(x, y, s=6, color="black", alpha=0.5, label="data")
+    ax.plot(x, mean, color="tab:blue", linewidth=1.5, label="mean")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(title or "prediction with uncertainty")
     save(fig, path)

@@ -81,6 +81,9 @@ class ClassificationTask(Task):
                               "set task=seq2seq for math, task=char_lm for text (or pick an image dataset)")
         self.cfg, self.device = cfg, device
         self.data = data = load_dataset(cfg.data)
+        if data.target_kind != "class":
+            raise ConfigError(f"data.name={cfg.data.name} has {data.target_kind} targets, not one class label",
+                              "classification trains on class labels: pick a classification dataset")
         self.loss_fn = build_loss(cfg.loss)
         cl = cfg.train.channels_last
         self.splits = {name: TensorSplit.from_arrays(*data.split(name), device, cl) for name in SPLITS}
