@@ -95,3 +95,12 @@ def test_the_watched_metric_is_any_metric_of_the_task(tmp_path: Path) -> None:
         trainlab.run(load_config(None, ["data.subset=100", "train.early_stop.metric=val_ppl"]), name="x",
                      out=tmp_path)
     assert not (tmp_path / "x").exists()
+
+
+def test_classification_refuses_targets_that_are_not_one_class_label() -> None:
+    from trainlab.errors import ConfigError
+    from trainlab.tasks.classification import ClassificationTask
+
+    for args in (["data.name=diabetes"], ["data.colors=3"]):
+        with pytest.raises(ConfigError, match="targets, not one class label"):
+            ClassificationTask(load_config(None, args), torch.device("cpu"))
