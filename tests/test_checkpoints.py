@@ -66,6 +66,10 @@ def _other_architecture(path: Path, other: Path) -> None:
     shutil.copyfile(other, path)
 
 
+def _other_moment_shape(state: dict[str, Any]) -> None:
+    state["optimizer"]["state"][0]["exp_avg"] = torch.zeros(3)
+
+
 def _bigger_first_layer(state: dict[str, Any]) -> None:
     key = next(iter(state["model"]))
     state["model"][key] = torch.zeros(*(n + 1 for n in state["model"][key].shape))
@@ -81,6 +85,7 @@ CASES: dict[str, tuple[Callable[[Path, Path], None], str]] = {
     "wrong_shape": (edit(_bigger_first_layer), "another architecture"),
     "other_architecture": (_other_architecture, "another architecture"),
     "newer_format": (edit(lambda s: s.update(version=99)), "newer trainlab"),
+    "boolean_version": (edit(lambda s: s.update(version=True)), "no valid format version"),
     "not_ours": (edit(lambda s: s.pop("format")), "not a trainlab checkpoint"),
     "code_in_zip": (_code_in_zip, "the global posix.system"),
     "code_in_bare_pickle": (_bare_pickle, "no zip container"),
@@ -93,6 +98,10 @@ RESUME_CASES: dict[str, tuple[Callable[[Path, Path], None], str]] = {
     "extra_fit_field": (edit(lambda s: s["fit_state"].update(surprise=1)), "unknown fields ['surprise']"),
     "missing_fit_field": (edit(lambda s: s["fit_state"].pop("step")), "lacks ['step']"),
     "bad_rng": (edit(lambda s: s.update(rng={"torch": [1, 2, 3]})), "RNG state"),
+    "rng_of_another_size": (edit(lambda s: s.update(rng={"torch": torch.zeros(7, dtype=torch.uint8)})), "RNG state"),
+    "schedule_step_not_a_number": (edit(lambda s: s["schedule"].update(steps="two")), "schedule state"),
+    "fractional_epoch": (edit(lambda s: s["fit_state"].update(epoch=1.5)), "epoch is 1.5, not an integer"),
+    "optimizer_state_of_another_shape": (edit(_other_moment_shape), "exp_avg of parameter 0"),
 }
 
 

@@ -43,7 +43,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a trainlab checkpoint", "pass a run directory written by trainlab")
     version = state.get("version")
-    if not isinstance(version, int) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise CheckpointError(f"{path} has no valid format version ({version!r})",
                               "use the other checkpoint (best/last) or retrain")
     if version > VERSION:
@@ -85,11 +85,15 @@ def check_model_state(model: nn.Module, state: dict[str, Any], path: Path) -> No
 
 
 def check_resume_state(state: dict[str, Any], path: Path, optimizer: torch.optim.Optimizer,
-                       fit_fields: set[str]) -> None:
-    """Everything a resume restores is there and fits: optimizer groups, schedule, scaler, RNG, loop state."""
+                       fit_defaults: dict[str, Any], live: dict[str, dict[str, Any]]) -> None:
+    """Everything a resume restores is there and fits: optimizer groups and per-parameter state, the `live`
+    schedule's and scaler's keys, the RNG, and the loop state's fields and their types (`fit_defaults`)."""
     def bad(problem: str) -> CheckpointError:
         return CheckpointError(f"{path} cannot be resumed: {problem}",
-                               "start a new run, or resume from a checkpoint written by trainlab")
+                               "start a new run from its weights with train.init_from=RUN_DIR, or retrain")
+
+    def number(v: object) -> bool:
+        return v is None or (isinstance(v, int | float) and not isinstance(v, bool))
 
     for key in ("optimizer", "schedule", "scaler", "fit_state", "rng"):
         if not isinstance(state.get(key), Mapping):
@@ -99,19 +103,36 @@ def check_resume_state(state: dict[str, Any], path: Path, optimizer: torch.optim
     if not isinstance(opt.get("state"), Mapping) or not isinstance(groups, list) or \
             not all(isinstance(g, Mapping) and isinstance(g.get("params"), list) for g in groups):
         raise bad("its optimizer state has no 'state' and 'param_groups'")
-    live = [len(g["params"]) for g in optimizer.param_groups]
-    if [len(g["params"]) for g in groups] != live:
-        raise bad(f"its optimizer has {[len(g['params']) for g in groups]} parameters per group, this model {live}")
-    fields = set(state["fit_state"])
-    if fields != fit_fields:
-        extra, lacking = sorted(fields - fit_fields), sorted(fit_fields - fields)
+    live_groups = [len(g["params"]) for g in optimizer.param_groups]
+    if [len(g["params"]) for g in groups] != live_groups:
+        raise bad(f"its optimizer has {[len(g['params']) for g in groups]} parameters per group, this model "
+                  f"{live_groups}")
+    params = dict(zip((i for g in groups for i in g["params"]),
+                      (p for g in optimizer.param_groups for p in g["params"]), strict=True))
+    for pid, entry in opt["state"].items():
+        if pid not in params or not isinstance(entry, Mapping):
+            raise bad(f"its optimizer state names parameter {pid!r}, which no group holds")
+        for name, value in entry.items():
+            if isinstance(value, torch.Tensor) and value.ndim and value.shape != params[pid].shape:
+                raise bad(f"its optimizer's {name} of parameter {pid} is {tuple(value.shape)}, the parameter "
+                          f"{tuple(params[pid].shape)}")
+    fit = state["fit_state"]
+    if set(fit) != set(fit_defaults):
+        extra, lacking = sorted(set(fit) - set(fit_defaults)), sorted(set(fit_defaults) - set(fit))
         raise bad("its loop state " + (f"has unknown fields {extra}" if extra else f"lacks {lacking}"))
-    if not all(isinstance(v, int | float) or v is None for v in state["fit_state"].values()):
-        raise bad("its loop state holds values that are not numbers")
-    if not isinstance(state["rng"].get("torch"), torch.Tensor) or state["rng"]["torch"].dtype != torch.uint8:
-        raise bad("its RNG state is not a torch generator state")
-    if not {"steps", "scale", "best", "bad_epochs"} <= set(state["schedule"]):
-        raise bad("its learning-rate schedule state is incomplete")
+    for k, default in fit_defaults.items():
+        whole = isinstance(default, int) and not isinstance(default, bool)
+        ok = isinstance(fit[k], int) and not isinstance(fit[k], bool) if whole else number(fit[k])
+        if not ok:
+            raise bad(f"its loop state's {k} is {fit[k]!r}, not {'an integer' if whole else 'a number'}")
+    rng = state["rng"].get("torch")
+    if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8 or rng.shape != torch.get_rng_state().shape:
+        raise bad("its RNG state is not a torch CPU generator state")
+    for key, expected in live.items():
+        saved = state[key]
+        if not set(expected) <= set(saved) or not all(number(v) for v in saved.values()):
+            raise bad(f"its {key} state lacks {sorted(set(expected) - set(saved))} or holds values that are not "
+                      "numbers")
 
 
 def load_model_state(model: nn.Module, state: dict[str, Any], path: Path) -> None:
@@ -127,4 +148,6 @@ def load_weights(model: nn.Module, path: Path, device: torch.device | str = "cpu
     state = load_checkpoint(path, device) if state is None else state
     load_model_state(model.to(device), state, path)
     model.eval()
-    return int(state.get("fit_state", {}).get("epoch", state.get("epoch", 0)))
+    fit = state.get("fit_state")
+    epoch = fit.get("epoch") if isinstance(fit, Mapping) else state.get("epoch", 0)
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 0

@@ -6,7 +6,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -203,7 +203,8 @@ class Trainer:
         touched, so a refused checkpoint leaves the trainer as it was)."""
         path = self.run.checkpoint("last")
         check_model_state(self.module, state, path)
-        check_resume_state(state, path, self.optimizer, {f.name for f in fields(FitState)})
+        check_resume_state(state, path, self.optimizer, asdict(FitState()),
+                           {"schedule": self.schedule.state_dict(), "scaler": self.scaler.state_dict()})
         load_model_state(self.module, state, path)
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
