@@ -62,7 +62,9 @@ def test_every_option_is_described():
 
 
 def _literal(model, field):
-    return set(get_args(model.model_fields[field].annotation))
+    """The values of a Literal field (None among them for `Literal[...] | None`)."""
+    args = get_args(model.model_fields[field].annotation)
+    return {v for a in args for v in (get_args(a) or [None])} if type(None) in args else set(args)
 
 
 def test_config_choices_match_the_registries():
@@ -73,7 +75,7 @@ def test_config_choices_match_the_registries():
 
     assert _literal(OptimConfig, "name") == set(OPTIMIZERS.names())
     assert _literal(SchedConfig, "name") == set(SCHEDULES.names())
-    assert _literal(LossConfig, "name") == set(LOSSES.names())
+    assert _literal(LossConfig, "name") == set(LOSSES.names()) | {None}  # None: the task's default
     from trainlab.config.tasks import TaskOptions
 
     task_tags = {cls.model_fields["name"].default for cls in get_args(get_args(TaskOptions)[0])}

@@ -26,7 +26,7 @@ def data_cfg(*overrides: str):
 
 def test_diabetes_is_a_seeded_float_regression_set():
     d = load_dataset(data_cfg("data.name=diabetes", "data.val_fraction=0"))
-    assert d.target_kind == "regression" and d.targets == ["progression"] and d.classes == [] and d.num_classes == 0
+    assert d.target_kind == "real" and d.targets == ["progression"] and d.classes == [] and d.num_classes == 0
     assert d.x_train.shape == (353, 10) and d.x_test.shape == (89, 10) and d.y_train.shape == (353,)
     assert d.x_train.dtype == np.float32 and d.y_train.dtype == np.float32 and d.y_test.dtype == np.float32
     again = load_dataset(data_cfg("data.name=diabetes", "data.val_fraction=0"))
@@ -55,7 +55,7 @@ def test_csv_one_or_several_targets(tmp_path):
     path = write_csv(tmp_path / "f.csv", "\n".join(lines) + "\n\n")
     plain = ("data.name=csv", f"data.path={path}", "data.normalize=false", "data.val_fraction=0")
     d = load_dataset(data_cfg(*plain, "data.target=y"))
-    assert d.target_kind == "regression" and d.targets == ["y"]
+    assert d.target_kind == "real" and d.targets == ["y"]
     assert d.x_train.shape == (40, 3) and d.x_test.shape == (10, 3) and d.y_train.shape == (40,)
     x, y = np.concatenate([d.x_train, d.x_test]), np.concatenate([d.y_train, d.y_test])
     np.testing.assert_array_equal(y, 2 * x[:, 0] + x[:, 1])  # the features are a, b, z in file order
@@ -96,7 +96,7 @@ def test_csv_without_path_or_target_is_a_config_error(tmp_path):
 def test_hetero_noise_grows_with_x():
     d = load_dataset(data_cfg("data.name=toy", "data.toy.kind=hetero", "data.toy.samples=3000",
                               "data.normalize=false"))
-    assert d.target_kind == "regression" and d.input_shape == (1,) and d.y_train.dtype == np.float32
+    assert d.target_kind == "real" and d.input_shape == (1,) and d.y_train.dtype == np.float32
     x, y = d.x_train[:, 0], d.y_train
     assert x.min() >= 0 and x.max() <= 1
     residual = y - np.sin(2 * np.pi * x)
@@ -213,7 +213,7 @@ def test_raw_data_targets_must_fit_their_names():
         RawData(x, np.zeros((4, 2)), x, np.zeros((4, 2)), targets=["t"])
     with pytest.raises(ValueError, match="do not fit"):
         RawData(x, np.zeros((4, 3), np.int64), x, np.zeros((4, 3), np.int64), heads={"a": ["0"], "b": ["0"]})
-    assert RawData(x, np.zeros((4, 1)), x, np.zeros((4, 1)), targets=["t"]).target_kind == "regression"
+    assert RawData(x, np.zeros((4, 1)), x, np.zeros((4, 1)), targets=["t"]).target_kind == "real"
 
 
 # --- figures ------------------------------------------------------------------------------------------------------

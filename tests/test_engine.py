@@ -52,12 +52,12 @@ def test_plateau_decays_after_patience_and_state_round_trips():
 def test_losses_on_class_labels():
     logits, y = torch.tensor([[2.0, 0.0], [0.0, 2.0]]), torch.tensor([0, 1])
     for name in ("cross_entropy", "nll", "mse", "bce_with_logits"):
-        loss = build_loss(load_config(None, [f"loss.name={name}"]).loss)(logits, y)
+        loss = build_loss(load_config(None, []).loss, name)(logits, y)
         assert loss.ndim == 0 and loss.item() > 0
-    ce = build_loss(load_config(None, []).loss)(logits, y)
-    nll = build_loss(load_config(None, ["loss.name=nll"]).loss)(logits, y)
+    ce = build_loss(load_config(None, []).loss, "cross_entropy")(logits, y)
+    nll = build_loss(load_config(None, []).loss, "nll")(logits, y)
     assert ce.item() == pytest.approx(nll.item())
-    smooth = build_loss(load_config(None, ["loss.label_smoothing=0.2"]).loss)(logits, y)
+    smooth = build_loss(load_config(None, ["loss.label_smoothing=0.2"]).loss, "cross_entropy")(logits, y)
     assert smooth.item() > ce.item()
 
 

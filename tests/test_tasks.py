@@ -36,11 +36,20 @@ def task_configs(tmp_path: Path) -> dict[str, list[str]]:
                     *TINY, *quick],
         "char_lm": ["model.name=char_lm", "data.name=text", f"data.path={text}", "task.seq_len=16", "model.cell=gru",
                     *TINY, *quick],
+        "binary": ["task=binary", "data.name=toy", "data.toy.samples=300", "model.hidden=[16]", "model.dropout=0.2",
+                   *quick],
+        "regression": ["task=regression", "data.name=diabetes", "loss.name=huber", "model.hidden=[16]",
+                       "model.dropout=0.2", *quick],
+        "gaussian_nll": ["task=gaussian_nll", "data.name=toy", "data.toy.kind=hetero", "data.toy.samples=300",
+                         "model.hidden=[16]", "model.dropout=0.2", *quick],
+        "multitask": ["task=multitask", "data.colors=3", "data.subset=300", "task.trunk=separate",
+                      "task.heads.colour.weight=0.5", "model.hidden=[16]", "model.dropout=0.2", *quick],
     }
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task", ["classification", "seq2seq", "char_lm"])
+@pytest.mark.parametrize("task", ["classification", "seq2seq", "char_lm", "binary", "regression", "gaussian_nll",
+                                  "multitask"])
 def test_a_resumed_run_ends_bit_for_bit_where_an_uninterrupted_one_ends(tmp_path: Path, task: str) -> None:
     cfg = load_config(None, task_configs(tmp_path)[task])
     assert cfg.task.name == task
@@ -102,5 +111,5 @@ def test_classification_refuses_targets_that_are_not_one_class_label() -> None:
     from trainlab.tasks.classification import ClassificationTask
 
     for args in (["data.name=diabetes"], ["data.colors=3"]):
-        with pytest.raises(ConfigError, match="targets, not one class label"):
+        with pytest.raises(ConfigError, match="targets, which task classification does not train on"):
             ClassificationTask(load_config(None, args), torch.device("cpu"))

@@ -141,8 +141,9 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="run directory to contin
 def _report(result: object) -> None:
     s = result.summary  # type: ignore[attr-defined]
     console.print(f"run directory: {result.run_dir}")  # type: ignore[attr-defined]
-    acc = s.get("test_acc")
-    console.print(f"status: {s['status']}" + (f"  test_acc: {acc:.4f}" if acc is not None else ""))
+    key = "test_" + str(s.get("monitor", "val_acc")).partition("_")[2]  # the test value of the watched metric
+    value = s.get(key)
+    console.print(f"status: {s['status']}" + (f"  {key}: {value:.4f}" if isinstance(value, float) else ""))
     _exit_for(s["status"])
 
 

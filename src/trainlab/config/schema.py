@@ -78,10 +78,21 @@ class SchedConfig(Section):
 
 
 class LossConfig(Section):
-    name: Literal["cross_entropy", "nll", "mse", "bce_with_logits"] = Field(
-        default="cross_entropy", description="training loss"
+    name: Literal["cross_entropy", "nll", "mse", "l1", "huber", "bce_with_logits", "gaussian_nll"] | None = Field(
+        default=None, description="training loss (None = the task's: cross_entropy for classes, bce_with_logits "
+        "for binary, mse for regression, gaussian_nll for task gaussian_nll); mse and bce_with_logits on class "
+        "labels compare with one-hot targets"
     )
     label_smoothing: float = Field(default=0.0, ge=0, lt=1, description="label smoothing (cross_entropy)")
+    huber_delta: float = Field(default=1.0, gt=0, description="where huber turns from squared to absolute error")
+    min_logvar: float = Field(default=-10.0, description="gaussian_nll: log-variance clamped from below (stability)")
+    max_logvar: float = Field(default=10.0, description="gaussian_nll: log-variance clamped from above (stability)")
+
+    @model_validator(mode="after")
+    def _logvar_range(self) -> LossConfig:
+        if self.min_logvar >= self.max_logvar:
+            raise ValueError(f"min_logvar ({self.min_logvar}) must be below max_logvar ({self.max_logvar})")
+        return self
 
 
 class EarlyStopConfig(Section):

@@ -19,6 +19,46 @@ class ClassificationOptions(Section):
     name: Literal["classification"] = "classification"
 
 
+class BinaryOptions(Section):
+    """Inputs → one logit: P(the second class); bce_with_logits, accuracy at a threshold, ROC-AUC."""
+
+    name: Literal["binary"] = "binary"
+    threshold: float = Field(default=0.5, gt=0, lt=1, description="predicted positive when P(positive) ≥ threshold")
+
+
+class RegressionOptions(Section):
+    """Inputs → real targets; mse / l1 / huber; RMSE, MAE and R² in the targets' own units."""
+
+    name: Literal["regression"] = "regression"
+    standardize: bool = Field(
+        default=True, description="train on targets standardised with the train split's mean and std (undone in "
+        "every metric and prediction)")
+
+
+class GaussianNLLOptions(Section):
+    """Inputs → a mean and a log-variance per target; Gaussian negative log-likelihood (loss.min_logvar and
+    loss.max_logvar clamp the log-variance); calibration."""
+
+    name: Literal["gaussian_nll"] = "gaussian_nll"
+    standardize: bool = Field(default=True, description="train on standardised targets (undone when reporting)")
+
+
+class HeadOptions(Section):
+    weight: float = Field(default=1.0, ge=0, description="weight of this head's loss in the sum")
+    loss: Literal["cross_entropy", "nll", "mse", "bce_with_logits"] | None = Field(
+        default=None, description="this head's loss (None = loss.name, else cross_entropy)")
+
+
+class MultitaskOptions(Section):
+    """Several class heads (the dataset's, e.g. data.colors: class and colour) on one trunk or on one each."""
+
+    name: Literal["multitask"] = "multitask"
+    trunk: Literal["shared", "separate"] = Field(
+        default="shared", description="one model whose last layer feeds every head, or one model per head")
+    heads: dict[str, HeadOptions] = Field(
+        default_factory=dict, description="per head (by the dataset's head name): weight and loss")
+
+
 class TeacherForcingConfig(Section):
     ratio: float = Field(default=1.0, ge=0, le=1, description="share of decoder inputs taken from the target")
     schedule: Literal["constant", "linear", "inverse_sigmoid"] = Field(
@@ -75,7 +115,8 @@ class CharLMTaskOptions(Section):
 
 
 TaskOptions = Annotated[
-    ClassificationOptions | Seq2SeqTaskOptions | CharLMTaskOptions,
+    ClassificationOptions | BinaryOptions | RegressionOptions | GaussianNLLOptions | MultitaskOptions
+    | Seq2SeqTaskOptions | CharLMTaskOptions,
     Field(discriminator="name"),
 ]
 

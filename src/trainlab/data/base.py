@@ -3,7 +3,7 @@
 A dataset's targets are one of three kinds, told by which name list is filled (`target_kind`):
 
 - "class": int64 labels (N,), one name per class in `classes`;
-- "regression": float32 targets (N,) or (N, T), one name per target column in `targets`;
+- "real": float32 targets (N,) or (N, T), one name per target column in `targets`;
 - "multihead": int64 labels (N, H), `heads` maps each head's name to its class names (column order).
 """
 
@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 from trainlab.config.schema import DataConfig
 from trainlab.errors import ConfigError
 
-TargetKind = Literal["class", "regression", "multihead"]
+TargetKind = Literal["class", "real", "multihead"]
 TEST_FRACTION = 0.2  # held out as test by sources that ship no test split
 RawArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -33,7 +33,7 @@ class Targets:
 
     @property
     def target_kind(self) -> TargetKind:
-        filled = [kind for kind, names in (("class", self.classes), ("regression", self.targets),
+        filled = [kind for kind, names in (("class", self.classes), ("real", self.targets),
                                            ("multihead", self.heads)) if names]
         if len(filled) != 1:
             raise ValueError(f"exactly one of classes, targets, heads must be given (got {filled or 'none'})")
@@ -47,7 +47,7 @@ class Targets:
 
 SHAPE_OK: dict[TargetKind, Callable[[tuple[int, ...], int], bool]] = {
     "class": lambda shape, width: len(shape) == 1,
-    "regression": lambda shape, width: shape[1:] == (width,) or (len(shape) == 1 and width == 1),
+    "real": lambda shape, width: shape[1:] == (width,) or (len(shape) == 1 and width == 1),
     "multihead": lambda shape, width: shape[1:] == (width,),
 }
 """Whether targets of a shape fit `width` names (targets or heads)."""
@@ -100,7 +100,7 @@ class ArrayDataset(Targets):
         return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
 
 
-TARGET_DTYPES: dict[TargetKind, type] = {"class": np.int64, "regression": np.float32, "multihead": np.int64}
+TARGET_DTYPES: dict[TargetKind, type] = {"class": np.int64, "real": np.float32, "multihead": np.int64}
 
 
 def _joint(y: np.ndarray) -> np.ndarray:
@@ -110,7 +110,7 @@ def _joint(y: np.ndarray) -> np.ndarray:
 STRATA: dict[TargetKind, Callable[[np.ndarray], list[np.ndarray]]] = {
     "class": lambda y: [y],
     "multihead": lambda y: [_joint(y), y[:, 0]],  # the joint label when it fits, else the first head
-    "regression": lambda y: [],
+    "real": lambda y: [],
 }
 """Label arrays a split may stratify on, best first."""
 

@@ -158,16 +158,42 @@ class LRSchedule:
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 LOSSES: Registry[Callable[[LossConfig], LossFn]] = Registry("loss")
 
+
+def as_target(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """`y` compared with `pred` element by element: class labels (one fewer dimension) become one-hot rows."""
+    if y.ndim == pred.ndim - 1 and not torch.is_floating_point(y):
+        return F.one_hot(y, pred.shape[-1]).to(pred.dtype)
+    return y.to(pred.dtype)
+
+
 LOSSES.register("cross_entropy")(
     lambda c: lambda logits, y: F.cross_entropy(logits, y, label_smoothing=c.label_smoothing))
 # nll on log-softmax of the logits (the models output logits): the classic two-step form.
 LOSSES.register("nll")(lambda c: lambda logits, y: F.nll_loss(F.log_softmax(logits, dim=-1), y))
-LOSSES.register("mse")(
-    lambda c: lambda logits, y: F.mse_loss(logits, F.one_hot(y, logits.shape[-1]).to(logits.dtype)))
+LOSSES.register("mse")(lambda c: lambda pred, y: F.mse_loss(pred, as_target(pred, y)))
+LOSSES.register("l1")(lambda c: lambda pred, y: F.l1_loss(pred, as_target(pred, y)))
+LOSSES.register("huber")(lambda c: lambda pred, y: F.huber_loss(pred, as_target(pred, y), delta=c.huber_delta))
 LOSSES.register("bce_with_logits")(
-    lambda c: lambda logits, y: F.binary_cross_entropy_with_logits(
-        logits, F.one_hot(y, logits.shape[-1]).to(logits.dtype)))
+    lambda c: lambda logits, y: F.binary_cross_entropy_with_logits(logits, as_target(logits, y)))
+
+LOG_2PI = math.log(2 * math.pi)
 
 
-def build_loss(cfg: LossConfig) -> LossFn:
-    return LOSSES.get(cfg.name)(cfg)
+def gaussian_nll(mean: torch.Tensor, logvar: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Elementwise NLL of `y` under N(mean, exp(logvar)), constant included: ½(log 2π + s + (y − μ)² e^(−s))."""
+    return 0.5 * (LOG_2PI + logvar + (y - mean) ** 2 * torch.exp(-logvar))
+
+
+def mean_logvar(out: torch.Tensor, cfg: LossConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 2T) outputs → (mean, log-variance clamped to [min_logvar, max_logvar]), each (N, T)."""
+    mean, logvar = out.float().chunk(2, dim=-1)
+    return mean, logvar.clamp(cfg.min_logvar, cfg.max_logvar)
+
+
+# A heteroscedastic head: the model's outputs are T means then T log-variances.
+LOSSES.register("gaussian_nll")(lambda c: lambda out, y: gaussian_nll(*mean_logvar(out, c), y).mean())
+
+
+def build_loss(cfg: LossConfig, name: str) -> LossFn:
+    """The loss `name` (a task resolves `loss.name`: `Task.loss_name`) with `cfg`'s options."""
+    return LOSSES.get(name)(cfg)

@@ -85,6 +85,8 @@ class Task(ABC):
     eval_options: frozenset[str] = frozenset()
     #: whether several runs can be evaluated as one ensemble
     ensembles: bool = False
+    #: the `loss.name` values the task trains with, its default first
+    losses: tuple[str, ...] = ("cross_entropy",)
     #: where the task's batches live (the model is moved there)
     device: torch.device
     cfg: Config
@@ -141,6 +143,16 @@ class Task(ABC):
                               f"use one of: {choices}")
         split = split if self.has_split("val") else "train"
         return f"{split}_{name}", "min" if name in self.minimized else "max"
+
+    def loss_name(self, name: str | None = None) -> str:
+        """`name` (default: loss.name) when the task trains with it, its default loss when None; else refused."""
+        name = name if name is not None else self.cfg.loss.name
+        if name is None:
+            return self.losses[0]
+        if name not in self.losses:
+            raise ConfigError(f"task {self.cfg.task.name} does not train with loss.name={name}",
+                              f"use one of: {', '.join(self.losses)} (or leave loss.name unset)")
+        return name
 
     def examples(self, batch: Batch) -> int:
         """Examples in a batch (for throughput)."""

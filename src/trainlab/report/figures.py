@@ -98,21 +98,41 @@ def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], x: np.nd
     save(fig, path)
 
 
-def plot_regression_bands(x: np.ndarray, y: np.ndarray, mean: np.ndarray, std: np.ndarray, path: Path,
+def plot_regression_bands(x: np.ndarray, y: np.ndarray, mean: np.ndarray, std: np.ndarray | None, path: Path,
                           title: str = "") -> None:
-    """1-D regression: the data points, the predicted mean, and shaded ±1σ and ±2σ bands (all sorted by x)."""
-    x, y, mean, std = (np.asarray(a, np.float64).reshape(-1) for a in (x, y, mean, std))
+    """1-D regression: the data points, the predicted mean, and shaded ±1σ and ±2σ bands when `std` is given
+    (all sorted by x)."""
+    x, y, mean = (np.asarray(a, np.float64).reshape(-1) for a in (x, y, mean))
     order = np.argsort(x)
-    x, y, mean, std = x[order], y[order], mean[order], std[order]
+    x, y, mean = x[order], y[order], mean[order]
     fig = Figure(figsize=(6, 4))
     ax = fig.add_subplot(1, 1, 1)
-    ax.fill_between(x, mean - 2 * std, mean + 2 * std, color="tab:blue", alpha=0.15, linewidth=0, label="±2σ")
-    ax.fill_between(x, mean - std, mean + std, color="tab:blue", alpha=0.3, linewidth=0, label="±1σ")
+    if std is not None:
+        std = np.asarray(std, np.float64).reshape(-1)[order]
+        ax.fill_between(x, mean - 2 * std, mean + 2 * std, color="tab:blue", alpha=0.15, linewidth=0, label="±2σ")
+        ax.fill_between(x, mean - std, mean + std, color="tab:blue", alpha=0.3, linewidth=0, label="±1σ")
     ax.scatter(x, y, s=6, color="black", alpha=0.5, label="data")
-    ax.plot(x, mean, color="tab:blue", linewidth=1.5, label="mean")
+    ax.plot(x, mean, color="tab:blue", linewidth=1.5, label="mean" if std is not None else "prediction")
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    ax.set_title(title or "prediction with uncertainty")
+    ax.set_title(title or ("prediction with uncertainty" if std is not None else "prediction"))
+    save(fig, path)
+
+
+def plot_pred_vs_true(y: np.ndarray, pred: np.ndarray, names: Sequence[str], path: Path, title: str = "") -> None:
+    """Predicted against true value, one panel per target, with the diagonal of perfect predictions."""
+    y, pred = (np.asarray(a, np.float64).reshape(len(a), -1) for a in (y, pred))
+    fig = Figure(figsize=(4 * len(names), 4))
+    for i, name in enumerate(names):
+        ax = fig.add_subplot(1, len(names), i + 1)
+        lo, hi = min(y[:, i].min(), pred[:, i].min()), max(y[:, i].max(), pred[:, i].max())
+        ax.plot([lo, hi], [lo, hi], color="gray", linewidth=1, linestyle="--")
+        ax.scatter(y[:, i], pred[:, i], s=8, alpha=0.6)
+        ax.set_xlabel(f"true {name}")
+        ax.set_ylabel(f"predicted {name}")
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
     save(fig, path)

@@ -2,7 +2,15 @@
 `task.name` in `TASKS`. Every one implements `trainlab.engine.Task`; nothing outside this package
 branches on a task's name."""
 
-from trainlab.tasks import char_lm, classification, seq2seq  # noqa: F401  (register the tasks)
+from trainlab.tasks import (  # noqa: F401  (register the tasks)
+    binary,
+    char_lm,
+    classification,
+    gaussian_nll,
+    multitask,
+    regression,
+    seq2seq,
+)
 from trainlab.tasks.registry import TASKS
 
 __all__ = ["TASKS"]

@@ -41,7 +41,7 @@ def require(cfg: Config, data: str, models: tuple[str, ...]) -> None:
                           f"set model.name={models[0]}")
     if cfg.data.name != data:
         raise ConfigError(f"task {task} reads data.name={data}, not {cfg.data.name}", f"set data.name={data}")
-    if cfg.loss.name != "cross_entropy":
+    if cfg.loss.name not in (None, "cross_entropy"):
         raise ConfigError(f"task {task} trains with cross_entropy, not loss.name={cfg.loss.name}",
                           "set loss.name=cross_entropy (label smoothing: loss.label_smoothing)")
 
