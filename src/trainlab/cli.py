@@ -154,15 +154,19 @@ def eval_(
     checkpoint: Annotated[str, typer.Option(help="best or last")] = "best",
     predictions: Annotated[Path | None, typer.Option(help="write an id,label CSV here (classification)")] = None,
     beam: Annotated[int | None, typer.Option(min=1, help="beam width (seq2seq; default: task.decode.beam)")] = None,
+    tta: Annotated[str | None, typer.Option(
+        help="test-time augmentation, comma-separated views: flip, crop (classification of images)")] = None,
 ) -> None:
     """Score a run with its task's metrics; several runs = an ensemble.
 
     Classification: loss, accuracy, per-class precision/recall/F1 and the confusion matrix. seq2seq: exact
     match per module (greedy or --beam). char_lm: perplexity. An ensemble averages the probabilities of its
-    members (seq2seq: of every next character)."""
+    members (seq2seq: of every next character). --tta flip,crop also scores the mean probabilities over the
+    image, its mirror and its shifts by the run's crop padding (1 px when it had none), beside the plain figure."""
     from trainlab.evaluation import evaluate
 
-    report = evaluate(run_dirs, split, checkpoint, beam=beam, predictions=predictions)
+    views = None if tta is None else [v.strip() for v in tta.split(",") if v.strip()]
+    report = evaluate(run_dirs, split, checkpoint, beam=beam, predictions=predictions, tta=views)
     for line in report.lines:
         console.print(line, markup=False)
     for t in report.tables:

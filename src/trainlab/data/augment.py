@@ -6,10 +6,13 @@ resumed run replays exactly the same crops, flips and cutouts.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import torch
 import torch.nn.functional as F
 
 from trainlab.config.schema import AugmentConfig
+from trainlab.errors import UserError
 
 
 def random_crop(x: torch.Tensor, pad: int, gen: torch.Generator) -> torch.Tensor:
@@ -53,3 +56,42 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.
     if cfg.cutout > 0:
         x = cutout(x, cfg.cutout, gen)
     return x
+
+
+# ----------------------------------------------------------- test-time views
+def shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """The image moved by (dy, dx) px, zero-filled: the crop of the zero-padded image that `random_crop` takes
+    at offset (pad - dy, pad - dx), fixed for the whole batch."""
+    _, _, h, w = x.shape
+    p = max(abs(dy), abs(dx))
+    return F.pad(x, (p, p, p, p))[:, :, p - dy:p - dy + h, p - dx:p - dx + w]
+
+
+View = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _crops(views: list[View], pad: int) -> list[View]:
+    corners = [(dy, dx) for dy in (-pad, pad) for dx in (-pad, pad)]
+    return views + [lambda x, v=v, d=d: shift(v(x), *d) for v in views for d in corners]
+
+
+def _flips(views: list[View], pad: int) -> list[View]:
+    return views + [lambda x, v=v: v(x).flip(3) for v in views]
+
+
+#: test-time augmentations in the order they compose: each multiplies the views before it
+TTA_VIEWS: dict[str, Callable[[list[View], int], list[View]]] = {"crop": _crops, "flip": _flips}
+
+
+def tta_views(names: Sequence[str], pad: int) -> list[View]:
+    """The deterministic views test-time augmentation averages: the identity; with "crop", also the four
+    shifts by ±pad px on both axes (the corner crops of the padded image); with "flip", each of those mirrored
+    left-right (flip and crop: 10 views, the ten-crop of image classification)."""
+    unknown = [n for n in names if n not in TTA_VIEWS] or ([] if names else [""])
+    if unknown:
+        raise UserError(f"unknown --tta view {unknown[0]!r}", f"use a comma-separated list of: {', '.join(TTA_VIEWS)}")
+    views: list[View] = [lambda x: x]
+    for name in TTA_VIEWS:
+        if name in names:
+            views = TTA_VIEWS[name](views, pad)
+    return views

@@ -33,6 +33,7 @@ class EvalOptions:
 
     beam: int | None = None
     predictions: Path | None = None
+    tta: tuple[str, ...] | None = None  # test-time augmentation views, e.g. ("flip", "crop")
 
     def given(self) -> list[str]:
         return [k for k, v in vars(self).items() if v is not None]
