@@ -192,6 +192,30 @@ def sample(
     typer.echo(generate(run_dir, prompt, length, temperature, checkpoint, seed, beam))
 
 
+@app.command("lr-find")
+def lr_find(
+    args: Args = None,
+    start: Annotated[float, typer.Option(help="first learning rate of the ramp")] = 1e-7,
+    end: Annotated[float, typer.Option(help="last learning rate of the ramp")] = 10.0,
+    steps: Annotated[int, typer.Option(help="optimizer steps from --start to --end (exponential ramp)")] = 100,
+    diverge: Annotated[float, typer.Option(help="stop once the smoothed loss exceeds this many times its best")] = 4.0,
+    smooth: Annotated[float, typer.Option(help="factor of the loss's exponential moving average (0 = raw)")] = 0.9,
+    out: Annotated[Path | None, typer.Option(help="a new folder for the results (default: runs/lr-find-…)")] = None,
+) -> None:
+    """Learning-rate range test (Smith): the rate grows exponentially, step by step, on the config's task and
+    model; writes lr_find.png, lr_find.csv and lr_find.json and prints the suggested rate (steepest descent of the
+    smoothed loss, or its minimum / 10 when that comes at the first steps). Writes no run directory."""
+    from trainlab.config import load_config
+    from trainlab.lr_find import lr_find as range_test
+
+    path, overrides = _split_args(args)
+    r = range_test(load_config(path, overrides), start, end, steps, out, diverge, smooth)
+    stop = f"stopped at lr {r.lrs[-1]:.3g}: the loss diverged" if r.diverged else f"ramp ended at lr {r.lrs[-1]:.3g}"
+    console.print(f"{len(r.lrs)} steps, {stop}; lowest smoothed loss {min(r.smoothed):.4g} at lr {r.min_lr:.3g}")
+    console.print(f"suggested lr: {r.suggestion:.3g} ({r.method})")
+    console.print(f"plot: {r.out / 'lr_find.png'}")
+
+
 @app.command()
 def compare(run_dirs: Annotated[list[Path], typer.Argument(help="run directories")]) -> None:
     """One table of the runs' differing config values and results."""

@@ -136,3 +136,25 @@ def plot_pred_vs_true(y: np.ndarray, pred: np.ndarray, names: Sequence[str], pat
     if title:
         fig.suptitle(title)
     save(fig, path)
+
+
+def plot_lr_find(lrs: Sequence[float], losses: Sequence[float], smoothed: Sequence[float], suggestion: float,
+                 path: Path, title: str = "") -> None:
+    """The learning-rate range test: loss per step against its learning rate (log x), raw and smoothed, the
+    suggested rate marked."""
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(lrs, losses, color="tab:blue", alpha=0.3, linewidth=1, label="loss")
+    ax.plot(lrs, smoothed, color="tab:blue", linewidth=1.8, label="smoothed loss")
+    at = float(np.interp(np.log(suggestion), np.log(lrs), smoothed))
+    ax.axvline(suggestion, color="tab:red", linestyle="--", linewidth=1)
+    ax.plot([suggestion], [at], "o", color="tab:red", label=f"suggested lr {suggestion:.3g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss")
+    low, first = min(losses), smoothed[0]  # the diverged tail would flatten the rest: cut at 1.5 × the start
+    ax.set_ylim(low - 0.05 * abs(first - low), first + 0.5 * abs(first - low) + 0.05 * abs(first))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    ax.set_title(title or "learning-rate range test")
+    save(fig, path)
