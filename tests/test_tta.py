@@ -75,7 +75,7 @@ def runs(tmp_path_factory):
 
 
 def test_eval_reports_tta_beside_the_plain_figure_for_an_ensemble(runs, monkeypatch, capsys) -> None:
-    out, (s0, s1) = runs
+    out, _ = runs
     monkeypatch.chdir(out)
     code, plain, _ = main_in_process(monkeypatch, capsys, "eval", "s0", "s1")
     assert code == 0
@@ -106,7 +106,7 @@ def test_tasks_without_tta_refuse_it(runs, tmp_path, monkeypatch, capsys) -> Non
 
 
 def test_eval_tta_through_the_cli(runs, cli) -> None:
-    out, (s0, _) = runs
+    _, (s0, _) = runs
     r = cli("eval", str(s0), "--tta", "flip")
     assert r.returncode == 0, r.stderr
     assert "s0 [test, best]" in r.stdout and "s0 + TTA (flip: 2 views) [test, best]" in r.stdout
