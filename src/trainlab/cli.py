@@ -233,6 +233,18 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="run directories
     console.print(table)
 
 
+@app.command()
+def report(
+    paths: Annotated[list[Path], typer.Argument(help="run directories and sweep directories (runs/ + results.csv)")],
+    out: Annotated[Path, typer.Option(help="the HTML file written")] = Path("report.html"),
+) -> None:
+    """One self-contained HTML page (figures inlined): the comparison table, the config differences, the curves
+    overlaid, each run's confusion matrix and diagnosis figures, each sweep's results and plots."""
+    from trainlab.report.html import write_report
+
+    console.print(f"report: {write_report(paths, out)}")
+
+
 @app.command("config")
 def config_(
     args: Args = None,

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 GRID = 200  # decision-boundary grid points per axis
 
@@ -158,3 +159,32 @@ def plot_lr_find(lrs: Sequence[float], losses: Sequence[float], smoothed: Sequen
     ax.legend(fontsize=8)
     ax.set_title(title or "learning-rate range test")
     save(fig, path)
+
+
+def plot_overlaid_curves(series: dict[str, Sequence[dict[str, float | str]]]) -> Figure:
+    """Several runs' metrics per epoch on shared panels, one per metric (validation solid, training dashed), one
+    colour per run."""
+    names = list(dict.fromkeys(k.partition("_")[2] for rows in series.values() for r in rows[:1] for k in r
+                               if k.startswith(("train_", "val_"))))
+    cols = min(len(names), 3) or 1
+    fig = Figure(figsize=(5 * cols, 3.6 * max(-(-len(names) // cols), 1) + 0.3 * min(len(series), 12) / cols))
+    n = len(series)
+    colours = [matplotlib.colormaps["tab10"](i) for i in range(n)] if n <= 10 \
+        else matplotlib.colormaps["turbo"](np.linspace(0, 1, n))
+    for i, name in enumerate(names):
+        ax = fig.add_subplot(-(-len(names) // cols), cols, i + 1)
+        for colour, (label, rows) in zip(colours, series.items(), strict=True):
+            epochs = [float(r["epoch"]) for r in rows]
+            for split, style in (("val", "-"), ("train", "--")):
+                values = [r.get(f"{split}_{name}") for r in rows]
+                if values and all(isinstance(v, float) for v in values):
+                    ax.plot(epochs, values, style, color=colour, marker="o", markersize=2.5, label=label)
+                    label = None  # one legend entry per run
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(name)
+        ax.set_title(f"{name} (validation solid, training dashed)", fontsize=9)
+        ax.grid(alpha=0.3)
+        if i == 0:
+            ax.legend(fontsize=7, ncol=1 + len(series) // 12)
+    return fig
