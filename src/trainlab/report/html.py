@@ -125,7 +125,7 @@ def config_differences(runs: list[Run]) -> dict[str, Any]:
     rows = [(k, [{"text": _fmt(c.get(k)) if k in c else "—",
                   "cls": "diff" if repr(c.get(k)) != repr(configs[0].get(k)) else ""} for c in configs])
             for k in keys]
-    return {"keys": keys, "rows": rows}
+    return {"differing": keys, "rows": rows}
 
 
 def data_uri(png: bytes) -> str:
