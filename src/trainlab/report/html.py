@@ -16,6 +16,7 @@ import base64
 import csv
 import io
 import json
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -119,10 +120,11 @@ def comparison(runs: list[Run]) -> dict[str, Any]:
 
 
 def config_differences(runs: list[Run]) -> dict[str, Any]:
-    """The config keys whose values differ between the runs; a cell that differs from the first run's is marked."""
+    """The config keys whose values differ between the runs, shown exactly (a key a run's config lacks: —); a cell
+    that differs from the first run's is marked."""
     configs = [flatten(read_yaml(r.dir.config) or {}) for r in runs]
     keys = sorted(k for k in {k for c in configs for k in c} if len({repr(c.get(k)) for c in configs}) > 1)
-    rows = [(k, [{"text": _fmt(c.get(k)) if k in c else "—",
+    rows = [(k, [{"text": str(c[k]) if k in c else "—",
                   "cls": "diff" if repr(c.get(k)) != repr(configs[0].get(k)) else ""} for c in configs])
             for k in keys]
     return {"differing": keys, "rows": rows}
@@ -204,4 +206,7 @@ def write_report(paths: list[Path], out: Path) -> Path:
     html = render(paths)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out, html.encode())
+    umask = os.umask(0)
+    os.umask(umask)
+    out.chmod(0o666 & ~umask)  # a page to share: the usual file permissions, not the temporary file's 0600
     return out
