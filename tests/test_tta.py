@@ -110,3 +110,29 @@ def test_eval_tta_through_the_cli(runs, cli) -> None:
     r = cli("eval", str(s0), "--tta", "flip")
     assert r.returncode == 0, r.stderr
     assert "s0 [test, best]" in r.stdout and "s0 + TTA (flip: 2 views) [test, best]" in r.stdout
+
+
+class Mirrored(nn.Module):
+    """A model that sees each image and its mirror summed: the same output for both."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x + x.flip(3))
+
+
+def test_the_task_scores_a_mirror_invariant_model_the_same_with_flip() -> None:
+    from trainlab.engine.task import EvalOptions, Member
+    from trainlab.tasks import TASKS
+
+    cfg = load_config(None, ["model.name=mlp", "model.hidden=[16]"])
+    task = TASKS.get("classification")(cfg, torch.device("cpu"))
+    torch.manual_seed(0)
+    member = Member("m", cfg, Mirrored(task.build_model()))
+    report = task.evaluate([member], "test", "best", EvalOptions(tta=("flip",)))
+    assert report.metrics["tta_acc"] == report.metrics["acc"]
+    assert report.metrics["tta_loss"] == pytest.approx(report.metrics["loss"], abs=1e-6)
+    crop = task.evaluate([member], "test", "best", EvalOptions(tta=("crop",)))
+    assert crop.metrics["tta_loss"] != pytest.approx(crop.metrics["loss"], abs=1e-6)  # shifts do change the input
