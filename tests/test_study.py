@@ -180,6 +180,14 @@ def test_study_command_writes_its_figures(study):
 
 
 # ------------------------------------------------------------------------------------- the MVA exercises
+@pytest.mark.parametrize("variant", list(STUDIES.get("mva").variants))
+def test_mva_config_files_match_the_study(variant):
+    study = STUDIES.get("mva")
+    expected = load_config(None, [*study.overrides(variant), *(["data.name=fashion-mnist"] if variant ==
+                                                                "ex2_convnet" else [])])
+    assert load_config(CONFIGS.parent / "mva" / f"{variant}.yaml") == expected
+
+
 def test_mva_study_sets_each_exercise_beside_the_report(tmp_path):
     """Every exercise on a tiny budget: the reference table holds each variant's own test figures, and the
     summary links the task figures (decision boundaries of the 2-D classifiers, the Gaussian head's bands)."""
