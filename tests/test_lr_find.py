@@ -54,26 +54,26 @@ def digest(folder):
 
 
 def test_a_finished_run_is_read_never_written(tmp_path, monkeypatch) -> None:
-    run = train(tmp_path, "done")
+    run = train(tmp_path, "done", "train.epochs=2")
     before = digest(run)
     monkeypatch.chdir(tmp_path)
     cfg = load_config(None, [*QUICK, f"train.init_from={run}"])  # starts from the run's best weights
     with pytest.raises(RunDirError, match="already exists"):
         lr_find(cfg, steps=20, out=run)
-    r = lr_find(cfg, steps=20)
+    r = lr_find(cfg, steps=12)
     assert r.out.resolve().parent == tmp_path / "runs" and r.out.name.startswith("lr-find-digits-mlp")
-    assert r.smoothed[0] < 1.0  # the trained weights, not a fresh model (loss ≈ ln 10 = 2.3)
+    assert r.smoothed[0] < 1.5  # the trained weights, not a fresh model (loss ≈ ln 10 = 2.3)
     assert digest(run) == before
 
 
 def test_any_task_with_a_loss(tmp_path) -> None:
     cfg = load_config(None, [*QUICK, "task=regression", "data.name=diabetes"])
-    r = lr_find(cfg, start=1e-5, end=10.0, steps=30, out=tmp_path / "lf")
+    r = lr_find(cfg, start=1e-5, end=10.0, steps=20, out=tmp_path / "lf")
     assert len(r.lrs) > 5 and 1e-5 < r.suggestion < 10.0
 
 
 def test_lr_find_through_the_cli(cli, tmp_path, monkeypatch, capsys) -> None:
-    r = cli("lr-find", "model.hidden=[16]", "--steps", "30", "--start", "1e-5", "--out", "lf")
+    r = cli("lr-find", "model.hidden=[16]", "--steps", "15", "--start", "1e-5", "--out", "lf")
     assert r.returncode == 0, r.stderr
     assert "suggested lr: " in r.stdout and "steepest descent of the smoothed loss" in r.stdout
     assert (tmp_path / "lf/lr_find.png").is_file()

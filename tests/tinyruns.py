@@ -7,7 +7,7 @@ from pathlib import Path
 from trainlab import api
 from trainlab.config import load_config
 
-TINY = ["model.name=mlp", "model.hidden=[32]", "train.epochs=2", "train.batch_size=64", "optim.lr=0.003",
+TINY = ["model.name=mlp", "model.hidden=[32]", "train.epochs=1", "train.batch_size=64", "optim.lr=0.003",
         "train.quiet=true", "train.threads=1", "diagnose.enabled=false"]
 
 
