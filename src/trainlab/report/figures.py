@@ -182,6 +182,9 @@ def plot_overlaid_curves(series: dict[str, Sequence[dict[str, float | str]]]) ->
                     label = None  # one legend entry per run
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if max((float(r["epoch"]) for rows in series.values() for r in rows), default=1) <= 1:
+            ax.set_xlim(0.5, 1.5)  # one epoch: one tick, not a tick per 0.1 around it
+            ax.set_xticks([1])
         ax.set_ylabel(name)
         ax.set_title(f"{name} (validation solid, training dashed)", fontsize=9)
         ax.grid(alpha=0.3)
