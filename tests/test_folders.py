@@ -271,6 +271,7 @@ def test_resized_crop_and_colour_jitter_are_batched_and_seeded():
     assert torch.equal(a, augment(x, cfg, torch.Generator().manual_seed(3), (mean, std)))
 
 
+@pytest.mark.slow
 def test_cli_cleans_then_trains_then_ensembles(cli, tmp_path, monkeypatch, capsys):
     """`trainlab data images` and `trainlab run data.name=folder` as real commands; the errors and the ensemble
     through the same entry point in this process."""
@@ -298,3 +299,29 @@ def test_cli_cleans_then_trains_then_ensembles(cli, tmp_path, monkeypatch, capsy
     code, out, err = main_in_process(monkeypatch, capsys, "data", "images", "src", "--out", "clean", "--size", "12",
                                      "--split", "0.6,0.2,0.2")
     assert code == 0 and "up to date" in out
+
+
+@pytest.mark.slow
+def test_a_folder_run_with_every_augmentation_resumes_bit_for_bit(dirty, tmp_path):
+    import trainlab
+    from trainlab.config import load_config
+    from trainlab.engine import Callback
+
+    class StopAfterFirst(Callback):
+        def on_epoch_start(self, trainer, epoch):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    _, out, _, _ = dirty
+    cfg = load_config(None, ["data.name=folder", f"data.path={out}", "model.name=convnet", "model.filters=[4]",
+                             "model.hidden=[8]", "model.dropout=0.2", "train.epochs=3", "train.batch_size=8",
+                             "train.quiet=true", "diagnose.enabled=false", "data.augment.resized_crop=0.3",
+                             "data.augment.flip=true", "data.augment.color_jitter=0.3", "data.augment.cutout=4",
+                             "data.augment.crop_padding=2"])
+    whole = trainlab.run(cfg, name="whole", out=tmp_path)
+    cut = trainlab.run(cfg, name="cut", out=tmp_path, callbacks=(StopAfterFirst(),))
+    assert cut.status == "interrupted" and whole.status == "completed"
+    resumed = trainlab.resume(cut.run_dir)
+    a, b = (torch.load(r / "checkpoints" / "last.pt", weights_only=True)["model"]
+            for r in (whole.run_dir, resumed.run_dir))
+    assert all(torch.equal(a[k], b[k]) for k in a)
