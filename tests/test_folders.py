@@ -325,3 +325,23 @@ def test_a_folder_run_with_every_augmentation_resumes_bit_for_bit(dirty, tmp_pat
     a, b = (torch.load(r / "checkpoints" / "last.pt", weights_only=True)["model"]
             for r in (whole.run_dir, resumed.run_dir))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_an_interrupted_cleaning_is_never_trained_on_and_can_be_rerun(dirty, tmp_path):
+    src, out, _, _ = dirty
+    def interrupt_after_three(total):
+        done = []
+        def advance():
+            done.append(1)
+            if len(done) == 3:
+                raise KeyboardInterrupt
+        return advance
+
+    target = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        clean(src, target, CleanOptions(size=SIZE), SPLIT, workers=1, progress=interrupt_after_three)
+    assert not (target / ".pixels.npy").exists()
+    with pytest.raises(UserError, match="did not finish"):
+        load_dataset(DataConfig(name="folder", path=target))
+    clean(src, target, CleanOptions(size=SIZE), SPLIT, workers=1)
+    assert tree_hashes(target) == tree_hashes(out)

@@ -106,17 +106,21 @@ def clean(src: Path, out: Path, opts: CleanOptions, split: tuple[float, float, f
         raise UserError(f"{src} has no class folders", "arrange the images as SRC/<class>/<files>")
     key = fingerprint(src, files, opts, split, seed)
     manifest = read_manifest(out) if out.is_dir() else None
-    if manifest and manifest.get("fingerprint") == key and not force:
+    if manifest and manifest.get("complete") and manifest.get("fingerprint") == key and not force:
         stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
         return CleanResult(out, stats, up_to_date=True, files=len(files))
     out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).unlink(missing_ok=True)  # an interrupted rewrite must not look complete
+    # DST is marked as ours but incomplete first: an interrupted run can be rerun, and is never trained on
+    _atomic_text(out / MARKER, json.dumps({"format": FORMAT, "version": VERSION, "complete": False}) + "\n")
     workers = max(1, workers or len(os.sched_getaffinity(0)))
     start = time.perf_counter()
-    outcome = _decode_all(src, out, files, opts, workers, progress)
-    stats = _write(src, out, classes, files, outcome, split, seed)
+    try:
+        outcome = _decode_all(src, out, files, opts, workers, progress)
+        stats = _write(src, out, classes, files, outcome, split, seed)
+    finally:
+        (out / SCRATCH).unlink(missing_ok=True)
     _atomic_text(out / MARKER, json.dumps({
-        "format": FORMAT, "version": VERSION, "source": str(src.resolve()), "fingerprint": key,
+        "format": FORMAT, "version": VERSION, "complete": True, "source": str(src.resolve()), "fingerprint": key,
         "options": asdict(opts) | {"split": list(split), "seed": seed}, "classes": stats["classes_kept"],
         "image_shape": [3, opts.size, opts.size], "splits": stats["splits"],
     }, indent=2, ensure_ascii=False) + "\n")
@@ -187,7 +191,6 @@ def _write(src: Path, out: Path, classes: list[str], files: list[SourceFile], ou
     labels = np.array([label_of[files[i].cls] for i in kept_idx], np.int64)  # type: ignore[index]
     _write_rejected(out, files, outcome)
     if not len(kept_idx):
-        (out / SCRATCH).unlink(missing_ok=True)
         raise UserError(f"no image of {src} could be read", f"see why in {out / 'rejected.csv'}")
     rows, too_small = stratified_split(labels, split, seed)
     scratch = np.load(out / SCRATCH, mmap_mode="r")
@@ -196,7 +199,6 @@ def _write(src: Path, out: Path, classes: list[str], files: list[SourceFile], ou
         _write_split(out, name, scratch, take, labels[rows[name]])
         _write_index(out / f"{name}.csv", take, labels[rows[name]], kept_classes, files)
     del scratch
-    (out / SCRATCH).unlink()
     stats = _stats(classes, kept_classes, found, files, outcome, labels, rows, too_small)
     _atomic_text(out / "stats.json", json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
     return stats

@@ -1,8 +1,9 @@
 """`data.name=folder`: the uint8 array cache written by `trainlab data images`, read memory-mapped.
 
-The layout of a cleaned folder (DST): `dataset.json` (written last: its presence marks a complete
-cache), `x_{split}.npy` uint8 (N, 3, H, W), `y_{split}.npy` int64 labels, `{split}.csv` (row → source
-file), `rejected.csv`, `stats.json`. No image is decoded here: an epoch reads the arrays only.
+The layout of a cleaned folder (DST): `dataset.json` (written first with "complete": false, rewritten
+last with the classes and options), `x_{split}.npy` uint8 (N, 3, H, W), `y_{split}.npy` int64 labels,
+`{split}.csv` (row → source file), `rejected.csv`, `stats.json`. No image is decoded here:
+an epoch reads the arrays only.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def folder(cfg: DataConfig) -> RawData:
     if manifest is None:
         raise DataError(f"{root} is not a cleaned image folder (no {MARKER})",
                         f"clean it first: trainlab data images {root} --out CLEAN, then set data.path=CLEAN")
+    if not manifest.get("complete"):
+        raise DataError(f"the cleaning of {root} did not finish",
+                        f"run it again: trainlab data images SRC --out {root}")
     if manifest.get("version") != VERSION:
         raise DataError(f"{root} was cleaned by another trainlab version (format {manifest.get('version')})",
                         f"clean it again: trainlab data images SRC --out {root} --force")
