@@ -280,7 +280,7 @@ def test_cli_cleans_then_trains_then_ensembles(cli, tmp_path, monkeypatch, capsy
     assert r.returncode == 0, r.stderr
     assert "kept" in r.stdout and "decompression" not in r.stderr and "Traceback" not in r.stderr
     assert "data.name=folder data.path=clean" in r.stdout
-    fast = ["data.name=folder", "data.path=clean", "model.name=convnet", "train.epochs=2", "train.batch_size=8",
+    fast = ["data.name=folder", "data.path=clean", "model.name=convnet", "train.epochs=1", "train.batch_size=8",
             "data.augment.resized_crop=0.5", "data.augment.flip=true", "data.augment.color_jitter=0.2",
             "diagnose.enabled=false"]
     r = cli("run", *fast, "--name", "f0")
@@ -290,7 +290,7 @@ def test_cli_cleans_then_trains_then_ensembles(cli, tmp_path, monkeypatch, capsy
     monkeypatch.chdir(tmp_path)
     code, _, err = main_in_process(monkeypatch, capsys, "run", "data.name=folder", f"data.path={src}")
     assert code == 2 and "trainlab data images" in err and len(err.strip().splitlines()) == 1
-    code, _, _ = main_in_process(monkeypatch, capsys, "run", *fast, "train.seed=1", "train.epochs=1",
+    code, _, _ = main_in_process(monkeypatch, capsys, "run", *fast, "train.seed=1",
                                  "--name", "f1")
     assert code == 0
     code, out, err = main_in_process(monkeypatch, capsys, "eval", "runs/f0", "runs/f1")
