@@ -38,8 +38,8 @@ def _lazy_group(module: str) -> type[TyperGroup]:
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train, evaluate, diagnose and compare deep-learning experiments.")
-app.add_typer(typer.Typer(no_args_is_help=True), name="data", cls=_lazy_group("trainlab.data.math.cli"),
-              help="Generate datasets (`trainlab data math --out DIR`).")
+app.add_typer(typer.Typer(no_args_is_help=True), name="data", cls=_lazy_group("trainlab.data.cli"),
+              help="Generate or clean datasets (`trainlab data math --out DIR`, `trainlab data images SRC --out DIR`).")
 app.add_typer(typer.Typer(no_args_is_help=True), name="scratch", cls=_lazy_group("trainlab.scratch.cli"),
               help="The from-scratch NumPy engine (`trainlab scratch run`).")
 # Piped output (a log, a file) is not cut to 80 columns: wide tables such as an ensemble's keep their figures.

@@ -58,7 +58,7 @@ class ArrayTask(Task):
                               f"{' or '.join(self.target_kinds)} targets")
         self.setup()
         cl = cfg.train.channels_last
-        self.splits = {s: TensorSplit.from_arrays(x, self.encode(y), device, cl)
+        self.splits = {s: TensorSplit.from_arrays(x, self.encode(y), device, cl, data.mean, data.std)
                        for s in SPLITS for x, y in [data.split(s)]}
 
     def setup(self) -> None:
@@ -83,7 +83,7 @@ class ArrayTask(Task):
     def train_batches(self, gen: torch.Generator, epoch: int) -> Iterator[Batch]:
         aug = self.cfg.data.augment
         for x, y in self.splits["train"].batches(self.cfg.train.batch_size, gen):
-            yield augment(x, aug, gen), y
+            yield augment(x, aug, gen, (self.data.mean, self.data.std)), y
 
     def eval_batches(self, split: str) -> Iterator[Batch]:
         return self.splits[split].batches(self.cfg.train.eval_batch_size)
