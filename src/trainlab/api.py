@@ -120,6 +120,7 @@ def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, con
         }
         write_json(run_dir.summary, summary)
         status = trainer.fit()
+        distributed.shutdown()  # ── DDP: the ranks' last collective is behind them (the test pass is rank 0's alone)
         summary |= _finish(trainer, run_dir, status)
         if diagnosis is not None:
             summary |= diagnosis.report(trainer)
@@ -138,6 +139,7 @@ def _train_share(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | Non
         if resume_from is not None:
             trainer.restore(resume_from)
         status = trainer.fit()
+    distributed.shutdown()
     return RunResult(run_dir.path, status, {"status": status}, rank)
 
 
