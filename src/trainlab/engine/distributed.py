@@ -41,7 +41,6 @@ log = logging.getLogger("trainlab")
 T = TypeVar("T")
 
 
-
 def launched() -> bool:
     """Started by torchrun with more than one process."""
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
