@@ -77,6 +77,9 @@ def run(
     path, overrides = _split_args(args)
     cfg = load_config(path, [*overrides, *([f"train.seeds={list(range(seeds))}"] if seeds else [])])
     if cfg.train.seeds:
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise UserError("train.seeds runs several runs, one after another; under torchrun each launch trains one",
+                            "launch torchrun once per seed (train.seed=…)")
         _report_seeds(cfg, name, out, overwrite)
         return
     result = api.run(cfg, name=name, out=out, overwrite=overwrite, console=console)
@@ -145,10 +148,11 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="run directory to contin
 
 def _report(result: object) -> None:
     s = result.summary  # type: ignore[attr-defined]
-    console.print(f"run directory: {result.run_dir}")  # type: ignore[attr-defined]
-    key = "test_" + str(s.get("monitor", "val_acc")).partition("_")[2]  # the test value of the watched metric
-    value = s.get(key)
-    console.print(f"status: {s['status']}" + (f"  {key}: {value:.4f}" if isinstance(value, float) else ""))
+    if result.rank == 0:  # type: ignore[attr-defined]  # under torchrun, rank 0 speaks for the run
+        console.print(f"run directory: {result.run_dir}")  # type: ignore[attr-defined]
+        key = "test_" + str(s.get("monitor", "val_acc")).partition("_")[2]  # the test value of the watched metric
+        value = s.get(key)
+        console.print(f"status: {s['status']}" + (f"  {key}: {value:.4f}" if isinstance(value, float) else ""))
     _exit_for(s["status"])
 
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
+
+T = TypeVar("T", torch.Tensor, np.ndarray)
 
 
 @dataclass
@@ -48,9 +51,10 @@ class TensorSplit:
             return x
         return torch.addcmul(self.shift, x.float(), self.scale)
 
-    def batches(self, batch_size: int, gen: torch.Generator | None = None
+    def batches(self, batch_size: int, gen: torch.Generator | None = None, world: int = 1
                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Shuffled when `gen` is given; a trailing batch of one is dropped (batch norm needs two)."""
+        """Shuffled when `gen` is given; a trailing batch of one is dropped (batch norm needs two), and under DDP
+        one whose `world` shares (`shard_rows`) would hold fewer than two each."""
         n = len(self)
         if gen is None:
             for i in range(0, n, batch_size):
@@ -59,11 +63,22 @@ class TensorSplit:
         order = torch.randperm(n, generator=gen, device=gen.device).to(self.x.device)
         for i in range(0, n, batch_size):
             idx = order[i:i + batch_size]
-            if len(idx) < 2 < n:
+            if len(idx) // world < 2 < n:
                 break
             yield self.inputs(self.x[idx]), self.y[idx]
 
-    def num_batches(self, batch_size: int, shuffle: bool) -> int:
+    def num_batches(self, batch_size: int, shuffle: bool, world: int = 1) -> int:
         n = len(self)
         full, rest = divmod(n, batch_size)
-        return full + (1 if rest > 1 or (rest == 1 and not shuffle) else 0)
+        return full + (1 if rest // world > 1 or (rest == 1 and not shuffle) else 0)
+
+
+def shard_rows(rows: T, shard: tuple[int, int]) -> T:
+    """Process `rank`'s share of a global batch under DDP (`shard` = (rank, world)): equal, contiguous parts, so
+    the ranks' mean losses average to the global batch's; the rows that do not divide evenly (at most world - 1,
+    of a trailing batch) are left out. In one process, `rows` itself."""
+    rank, world = shard
+    if world == 1:
+        return rows
+    share = len(rows) // world  # type: ignore[arg-type]
+    return rows[rank * share:(rank + 1) * share]  # type: ignore[index]

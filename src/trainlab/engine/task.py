@@ -90,6 +90,9 @@ class Task(ABC):
     losses: tuple[str, ...] = ("cross_entropy",)
     #: where the task's batches live (the model is moved there)
     device: torch.device
+    #: (rank, world size): under DDP each of `world` processes trains on its equal share of every training batch
+    #: (`data.tensors.shard_rows`); the Trainer sets it, (0, 1) in one process
+    shard: tuple[int, int] = (0, 1)
     cfg: Config
 
     @classmethod
