@@ -92,7 +92,8 @@ def markdown(spec: SweepSpec, res: Results) -> str:
     lines += ["| " + " | ".join(res.columns) + " |", "|" + "---|" * len(res.columns)]
     lines += ["| " + " | ".join(_fmt(row.get(c)) for c in res.columns) + " |" for row in res.rows]
     if res.best is not None:
-        lines += ["", f"Best: trial {res.best['trial']} ({spec.objective.metric} {_fmt(res.best[spec.objective.metric])}); "
+        value = _fmt(res.best[spec.objective.metric])
+        lines += ["", f"Best: trial {res.best['trial']} ({spec.objective.metric} {value}); "
                       "its config is best.yaml (`trainlab run best.yaml`)."]
     return "\n".join(lines) + "\n"
 

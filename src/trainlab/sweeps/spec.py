@@ -55,7 +55,7 @@ class Range(BaseModel):
         return self
 
     def cast(self, v: float) -> int | float:
-        return int(round(v)) if self.type == "int" else float(v)
+        return round(v) if self.type == "int" else float(v)
 
     def grid(self) -> list[Scalar]:
         if self.num is not None:
@@ -68,7 +68,7 @@ class Range(BaseModel):
         step = self.step or (1 if self.type == "int" else None)
         if step is None:
             raise ValueError("a float range in a grid needs `num` or `step`")
-        count = int(math.floor((self.high - self.low) / step + 1e-9)) + 1
+        count = math.floor((self.high - self.low) / step + 1e-9) + 1
         return [self.cast(self.low + i * step) for i in range(count)]
 
     def corners(self) -> list[Scalar]:

@@ -4,7 +4,6 @@ bookkeeping of a resume (trials a killed sweep left running)."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import optuna
