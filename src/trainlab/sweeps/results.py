@@ -50,7 +50,8 @@ def collect(sweep: SweepDir, spec: SweepSpec, study: optuna.Study) -> Results:
         if t.state == TrialState.WAITING:
             continue
         summary = run_summary(sweep, t.number)
-        row = {"trial": t.number, "status": status_of(t), metric: t.value, **t.params,
+        value = t.value if t.state == TrialState.COMPLETE else None  # a pruned trial's is an epoch's, not the objective
+        row = {"trial": t.number, "status": status_of(t), metric: value, **t.params,
                "epochs": summary.get("epochs_completed"), "wall_time_s": summary.get("wall_time_s"),
                "run": f"runs/{trial_name(t.number)}" if sweep.trial(t.number).is_dir() else ""}
         rows.append(row)

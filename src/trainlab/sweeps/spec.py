@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from trainlab.config import Config
 from trainlab.config.load import apply_overrides, read_config_file, validate
@@ -75,6 +75,15 @@ class Range(BaseModel):
         return [self.cast(self.low), self.cast(self.high)]
 
 
+def _kind(dim: Any) -> str:
+    has_choices = "choices" in dim if isinstance(dim, dict) else isinstance(dim, Choices)
+    return "choices" if has_choices else "range"
+
+
+#: one dimension of the search space: `{choices: [...]}` or a range `{low, high, ...}`
+Dimension = Annotated[Annotated[Choices, Tag("choices")] | Annotated[Range, Tag("range")], Discriminator(_kind)]
+
+
 class Objective(BaseModel):
     model_config = ConfigDict(extra="forbid")
     metric: str = Field("best_val_acc", description="a numeric field of the trials' summary.json")
@@ -104,16 +113,20 @@ class SweepSpec(BaseModel):
     seed: int = Field(0, description="seed of the sampler")
     trials: int | None = Field(None, ge=1, description="trial budget (grid: default and most = the grid's size)")
     objective: Objective = Field(default_factory=Objective, description="the summary metric optimised")
-    space: dict[str, Choices | Range] = Field(min_length=1, description="dotted config key → choices or range")
+    space: dict[str, Dimension] = Field(min_length=1, description="dotted config key → choices or range")
     pruning: Pruning | None = Field(None, description="stop bad trials early (fed the per-epoch val metric)")
     enqueue: list[dict[str, Scalar]] = Field(default_factory=list, description="parameter sets tried first")
 
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:
+        if self.method != "grid" and self.trials is None:
+            raise ValueError("no trial budget: add e.g. `trials: 20` (only a grid has a size of its own)")
         for params in self.enqueue:
             for key in params:
                 if key not in self.space:
                     raise ValueError(f"enqueued key {key!r} is not in the space")
+            if self.method == "grid" and set(params) != set(self.space):
+                raise ValueError("a grid's enqueued trials set every key of the space")
         if self.method == "grid":
             for key, dim in self.space.items():
                 try:
@@ -131,9 +144,7 @@ class SweepSpec(BaseModel):
         if self.method == "grid":
             size = math.prod(len(v) for v in self.grid().values()) + len(self.enqueue)
             return min(self.trials or size, size)
-        if self.trials is None:
-            raise ConfigError("the spec sets no trial budget", "add e.g. `trials: 20`")
-        return self.trials
+        return int(self.trials or 0)
 
     def pruning_metric(self) -> str:
         if self.pruning and self.pruning.metric:
@@ -160,7 +171,7 @@ def read_spec(path: Path) -> SweepSpec:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as e:
         err = e.errors()[0]
-        where = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("Choices", "Range")))
+        where = ".".join(str(p) for p in err["loc"] if p not in ("choices", "range"))
         msg = err["msg"].removeprefix("Value error, ")
         raise ConfigError(f"sweep spec {path}: {where + ': ' if where else ''}{msg}",
                           "see docs/sweeps.md for the spec's keys") from None
