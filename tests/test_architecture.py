@@ -24,6 +24,8 @@ RULES = {
     "trainlab.tasks": ["trainlab.api", "trainlab.cli", "trainlab.evaluation", "trainlab.sample", "trainlab.studies"],
     "trainlab.scratch": ["torch"],
     "trainlab.cli": ["torch", "trainlab.tasks", "trainlab.scratch"],
+    "trainlab.sweeps": ["torch", "optuna"],
+    "trainlab.launch": ["torch", "optuna", "submitit", "trainlab.api"],
 }
 
 

@@ -54,7 +54,7 @@ def test_grid_sweep_writes_results_and_best_yaml_reruns(tmp_path, monkeypatch, c
     assert "sweep sw" in out and "best: trial" in out
     info = read_json(sweep.info)
     assert info["best"]["trial"] == int(table[0]["trial"]) and info["counts"]["completed"] == 2
-    assert (sweep.plots / "history.png").stat().st_size > 0 and (sweep.plots / "parallel.png").is_file()
+    assert (sweep.plots / "history.png").stat().st_size > 0
     best = yaml.safe_load(sweep.best.read_text())
     assert best["optim"]["lr"] == float(table[0]["optim.lr"]) and best["model"]["hidden"] == [16]
     # best.yaml is a whole config: `trainlab run best.yaml` trains the best trial again, to the same figure
@@ -150,9 +150,10 @@ def test_parallel_jobs_run_trials_in_their_own_processes(tmp_path, monkeypatch, 
     assert [r["status"] for r in rows(sweep.path)] == ["completed", "completed"]
     study = optuna.load_study(study_name="s", storage=f"sqlite:///{sweep.study_db}")
     for t in study.trials:  # each trial process reported its epoch to the shared study.db
-        assert t.intermediate_values == {1: pytest.approx(t.value)}
-        log = (sweep.trial(t.number) / "train.log").read_text()
-        assert "(1 thread)" in log or "1 thread" in log
+        assert list(t.intermediate_values) == [1]
+        assert t.intermediate_values[1] == pytest.approx(t.value, rel=1e-5)
+        threads = max(1, len(os.sched_getaffinity(0)) // 2)  # the machine's threads split between the 2 jobs
+        assert f"({threads} thread" in (sweep.trial(t.number) / "train.log").read_text()
 
 
 @pytest.mark.parametrize(("spec", "message"), [

@@ -29,7 +29,7 @@ def plot_study(study: optuna.Study, params: list[str], metric: str, out: Path) -
     plots: dict[str, Callable[[], Any]] = {}
     if done >= 1:
         plots["history"] = lambda: ovm.plot_optimization_history(study, target_name=metric)
-    if done >= 2:
+    if done >= 3:  # with fewer, Optuna's lines lie on the axis limits
         plots["parallel"] = lambda: ovm.plot_parallel_coordinate(study, params=params, target_name=metric)
     if len(params) >= 2 and done >= MIN_TRIALS_FOR_IMPORTANCE:
         plots["importances"] = lambda: ovm.plot_param_importances(study, params=params, target_name=metric)
