@@ -64,7 +64,7 @@ def test_bad_slurm_time_is_refused() -> None:
 
 def test_bash_launcher_trains_end_to_end(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
-    code, out, err = main_in_process(monkeypatch, capsys, "run", *TINY, "--name", "b", "--launcher", "bash",
+    code, _out, err = main_in_process(monkeypatch, capsys, "run", *TINY, "--name", "b", "--launcher", "bash",
                                      "--submit")
     assert code == 0, err
     assert read_json(tmp_path / "runs/b/summary.json")["status"] == "completed"

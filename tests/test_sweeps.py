@@ -49,7 +49,8 @@ def test_grid_sweep_writes_results_and_best_yaml_reruns(tmp_path, monkeypatch, c
     assert values == sorted(values, reverse=True)  # best first
     assert {float(r["optim.lr"]) for r in table} == {0.0003, 0.03}
     for r in table:  # each value is its trial's run's summary
-        assert read_json(sweep.path / r["run"] / "summary.json")["best_val_acc"] == pytest.approx(float(r["best_val_acc"]))
+        summary = read_json(sweep.path / r["run"] / "summary.json")
+        assert summary["best_val_acc"] == pytest.approx(float(r["best_val_acc"]))
     assert "| trial | status | best_val_acc | optim.lr |" in (sweep.results_md).read_text()
     assert "sweep sw" in out and "best: trial" in out
     info = read_json(sweep.info)
@@ -109,7 +110,7 @@ def test_sweep_killed_mid_way_resumes_without_rerunning(tmp_path, monkeypatch, c
     stamp = (sweep.trial(0) / "summary.json").stat().st_mtime_ns
 
     monkeypatch.chdir(tmp_path)
-    code, out, err = main_in_process(monkeypatch, capsys, "sweep", "--resume", "sw")
+    code, _out, err = main_in_process(monkeypatch, capsys, "sweep", "--resume", "sw")
     assert code == 0, err
     assert (sweep.trial(0) / "summary.json").stat().st_mtime_ns == stamp  # never rerun
     study = optuna.load_study(study_name="s", storage=f"sqlite:///{sweep.study_db}")
