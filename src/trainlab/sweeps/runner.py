@@ -27,7 +27,7 @@ from trainlab.sweeps.layout import SweepDir
 from trainlab.sweeps.results import Results, status_of, write_results
 from trainlab.sweeps.spec import SweepSpec, base_config, read_spec
 from trainlab.sweeps.study import counted, open_study, recover, retry, run_summary, suggest
-from trainlab.sweeps.trial import TrialFailed, outcome, run_trial
+from trainlab.sweeps.trial import TrialFailed, failed, outcome, run_trial
 
 log = logging.getLogger("trainlab.sweep")
 
@@ -106,15 +106,19 @@ def run_sweep(spec_path: Path | None = None, out: Path | None = None, resume: Pa
 
 
 def _log_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-    value = f" {trial.value:.4g}" if trial.value is not None else ""
-    log.info("trial %d %s%s  %s", trial.number, status_of(trial), value,
+    value = f" {trial.value:.4g}" if trial.state == optuna.trial.TrialState.COMPLETE else ""
+    why = f" ({trial.user_attrs['failure']})" if "failure" in trial.user_attrs else ""
+    log.info("trial %d %s%s%s  %s", trial.number, status_of(trial), value, why,
              "  ".join(f"{k}={v}" for k, v in trial.params.items()))
 
 
 def _in_process(sweep: SweepDir, spec: SweepSpec, base: dict[str, Any], console: Console):  # type: ignore[no-untyped-def]
     def objective(trial: optuna.Trial) -> float:
         suggest(trial, spec)
-        summary = run_trial(sweep, spec, base, trial, console)
+        try:
+            summary = run_trial(sweep, spec, base, trial, console)
+        except KeyboardInterrupt:  # before or after the loop (the loop itself returns status interrupted)
+            summary = {"status": "interrupted"}
         if summary.get("status") == "interrupted":
             retry(trial.study, trial.number, trial.params)
             raise KeyboardInterrupt
@@ -155,7 +159,7 @@ class TrialProcesses:
         if code == 2:
             raise UserError(f"trial {trial.number} was refused (its error is above)", "fix the spec")
         if summary.get("status") in (None, "running"):
-            raise TrialFailed(f"the trial process ended with code {code}")
+            raise failed(trial, f"the trial process ended with code {code}")
         return outcome(trial, summary, self.spec.objective.metric)
 
     def _stop(self, signum: int, frame: object) -> None:

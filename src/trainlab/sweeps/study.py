@@ -14,7 +14,7 @@ from trainlab.sweeps.layout import SweepDir
 from trainlab.sweeps.spec import Choices, SweepSpec
 
 log = logging.getLogger("trainlab")
-optuna.logging.set_verbosity(optuna.logging.WARNING)
+optuna.logging.set_verbosity(optuna.logging.ERROR)  # the sweep logs each trial's end itself
 
 #: seconds a process waits for the SQLite write lock (the sweep and its trial processes share the file)
 LOCK_TIMEOUT_S = 120

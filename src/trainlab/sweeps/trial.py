@@ -27,6 +27,12 @@ class TrialFailed(Exception):
     """The trial's run failed (e.g. a NaN loss) or its process died: recorded as FAIL, the sweep goes on."""
 
 
+def failed(trial: optuna.Trial, reason: str) -> TrialFailed:
+    """The exception that records the trial as FAIL, its reason kept as the user attribute `failure`."""
+    trial.set_user_attr("failure", reason)
+    return TrialFailed(reason)
+
+
 class Pruning(Callback):
     """Reports the per-epoch metric to the Optuna trial; when the pruner says so, the trainer ends the run after
     this epoch with status `pruned` (its row and checkpoint written, no test pass)."""
@@ -62,9 +68,9 @@ def outcome(trial: optuna.Trial, summary: dict[str, Any], metric: str) -> float:
     if status == "pruned":
         raise optuna.TrialPruned(f"pruned at epoch {summary.get('epochs_completed')}")
     if status == "failed":
-        raise TrialFailed(summary.get("failure", "the run failed"))
+        raise failed(trial, summary.get("failure", "the run failed"))
     if status not in ("completed", "early_stopped"):
-        raise TrialFailed(f"the trial's run ended with status {status or 'unknown'}")
+        raise failed(trial, f"the trial's run ended with status {status or 'unknown'}")
     value = summary.get(metric)
     if not isinstance(value, int | float) or isinstance(value, bool):
         numeric = [k for k, v in summary.items() if isinstance(v, int | float) and not isinstance(v, bool)]
