@@ -170,6 +170,16 @@ def test_a_bad_spec_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch,
     assert not (tmp_path / "sw").exists()
     code, _, err = main_in_process(monkeypatch, capsys, "sweep", "--resume", "nowhere")
     assert code == 2 and "not a sweep directory" in err
+    code, _, err = main_in_process(monkeypatch, capsys, "sweep", "s.yaml", "--resume", "nowhere")
+    assert code == 2 and "both a spec and --resume" in err
+
+
+@pytest.mark.parametrize(("objective", "reported"), [("best_val_acc", "val_acc"), ("test_rmse", "val_rmse"),
+                                                     ("best_val_loss", "val_loss"), ("test_acc", "val_acc")])
+def test_pruning_reports_the_objectives_metric_per_epoch(tmp_path, objective, reported) -> None:
+    spec = read_spec(write_spec(tmp_path / "s.yaml", trials=2, objective={"metric": objective},
+                                space={"optim.lr": {"choices": [0.1]}}, pruning={"pruner": "halving"}))
+    assert spec.pruning_metric() == reported
 
 
 def test_example_spec_is_valid() -> None:

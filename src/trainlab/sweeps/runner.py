@@ -69,6 +69,8 @@ def run_sweep(spec_path: Path | None = None, out: Path | None = None, resume: Pa
     """Run (or continue) a sweep; the results are written even when it is interrupted."""
     console = console or Console()
     new = resume is None
+    if spec_path is not None and resume is not None:
+        raise UserError("both a spec and --resume given", "a resumed sweep reads its own spec.yaml: drop SPEC")
     if new:
         if spec_path is None:
             raise UserError("no sweep spec given", "pass SPEC.yaml, or --resume DIR to continue a sweep")
@@ -134,7 +136,8 @@ class TrialProcesses:
 
     def __init__(self, sweep: SweepDir, spec: SweepSpec, jobs: int) -> None:
         self.sweep, self.spec = sweep, spec
-        self.threads = max(1, len(os.sched_getaffinity(0)) // jobs)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        self.threads = max(1, cores // jobs)
         self.live: set[subprocess.Popen[bytes]] = set()
         self.lock = threading.Lock()
         self.stopping = threading.Event()

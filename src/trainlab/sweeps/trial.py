@@ -44,7 +44,7 @@ class Pruning(Callback):
         try:
             self.metric = trainer.task.monitored(self.metric)[0]
         except ConfigError as e:
-            raise ConfigError(f"pruning.metric: {e.problem.partition(' ')[2]}", e.fix) from None
+            raise ConfigError(f"pruning.metric {self.metric} is not a metric of this sweep's task", e.fix) from None
 
     def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
         value = float(row[self.metric])
