@@ -190,3 +190,21 @@ def test_example_spec_is_valid() -> None:
 
         assert base_config(spec, path) and spec.budget() >= 1
         json.dumps(spec.model_dump())
+
+
+def test_plots_of_a_study_with_two_parameters(tmp_path) -> None:
+    """history, parallel coordinates and importances (2 parameters, 6 finished trials) as PNGs; no pyplot figure
+    or style is left behind."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from trainlab.sweeps.figures import plot_study
+
+    style = dict(matplotlib.rcParams)
+    study = optuna.create_study(study_name="p", sampler=optuna.samplers.RandomSampler(seed=0), direction="maximize")
+    study.optimize(lambda t: t.suggest_float("optim.lr", 1e-3, 1.0, log=True) - t.suggest_int("b", 1, 4) / 10,
+                   n_trials=6)
+    written = plot_study(study, ["optim.lr", "b"], "best_val_acc", tmp_path)
+    assert sorted(p.name for p in written) == ["history.png", "importances.png", "parallel.png"]
+    assert all(p.stat().st_size > 5000 for p in written)
+    assert plt.get_fignums() == [] and dict(matplotlib.rcParams) == style
