@@ -10,7 +10,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev,math]"
+	$(BIN)/python -m pip install -q -e ".[dev,math,sweep]"
 	touch $@
 
 demo: install

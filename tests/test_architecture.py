@@ -25,6 +25,8 @@ RULES = {
     "trainlab.scratch": ["torch"],
     "trainlab.cli": ["torch", "trainlab.tasks", "trainlab.scratch"],
     "trainlab.report.html": ["torch", "trainlab.engine", "trainlab.tasks"],
+    "trainlab.sweeps": ["torch", "optuna"],
+    "trainlab.launch": ["torch", "optuna", "submitit", "trainlab.api"],
 }
 
 

@@ -18,6 +18,7 @@ from trainlab.errors import UserError
 
 if TYPE_CHECKING:
     from trainlab.config import Config
+    from trainlab.launch import Job, Slurm
 
 
 def _lazy_group(module: str) -> type[TyperGroup]:
@@ -48,6 +49,43 @@ console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ e
 Args = Annotated[list[str] | None, typer.Argument(help="[CONFIG.yaml] then key=value overrides")]
 
 
+# The launcher options of `run` and `sweep` (trainlab.launch): write a job directory, optionally submit it.
+Launcher = Annotated[str | None, typer.Option(help="bash or slurm: write a job directory (config, train.sh, "
+                                                   "sbatch.sh) instead of training here")]
+Submit = Annotated[bool, typer.Option(help="with --launcher: start the job (bash: here; slurm: through submitit, "
+                                           "its local executor where there is no Slurm)")]
+JobDir = Annotated[Path | None, typer.Option(help="with --launcher: the job directory (default: jobs/NAME)")]
+Partition = Annotated[str | None, typer.Option(help="Slurm partition")]
+Gpus = Annotated[int, typer.Option(min=0, help="GPUs of the Slurm job")]
+Time = Annotated[str, typer.Option(help="Slurm time limit (e.g. 2:00:00, 1-00:00:00)")]
+Cpus = Annotated[int, typer.Option(min=1, help="CPUs per Slurm task")]
+Mem = Annotated[int | None, typer.Option(min=1, help="memory of the Slurm job in GB")]
+
+
+def _slurm(launcher: str | None, partition: str | None, gpus: int, time: str, cpus: int, mem: int | None) -> Slurm:
+    from trainlab.launch import Slurm
+
+    if launcher not in ("bash", "slurm"):
+        problem = "--submit needs a launcher" if launcher is None else f"--launcher {launcher} is not a launcher"
+        raise UserError(problem, "use --launcher bash or --launcher slurm")
+    slurm = Slurm(partition, gpus, time, cpus, mem)
+    slurm.minutes()  # a bad time is refused before the job directory is written
+    return slurm
+
+
+def _launch(job: Job, launcher: str, submit: bool) -> None:
+    from trainlab.launch import submit as start
+
+    console.print(f"job directory: {job.dir}\n  {job.train_sh.name}: bash {job.train_sh}\n"
+                  f"  {job.sbatch_sh.name}: sbatch {job.sbatch_sh}")
+    if submit:
+        done = start(job, launcher)
+        state = "queued" if done.returncode is None else f"exit code {done.returncode}"
+        console.print(f"submitted ({done.launcher}{', job ' + done.job_id if done.job_id else ''}): {state}")
+        if done.returncode:
+            raise typer.Exit(done.returncode)
+
+
 def _split_args(args: list[str] | None) -> tuple[Path | None, list[str]]:
     """A leading argument without '=' is the config file; the rest are overrides."""
     args = list(args or [])
@@ -69,13 +107,32 @@ def run(
     out: Annotated[Path, typer.Option(help="parent directory of run directories")] = Path("runs"),
     overwrite: Annotated[bool, typer.Option(help="replace an existing run directory")] = False,
     seeds: Annotated[int | None, typer.Option(min=1, help="run seeds 0..N-1 (same as train.seeds=[0,…,N-1])")] = None,
+    launcher: Launcher = None,
+    submit: Submit = False,
+    job_dir: JobDir = None,
+    slurm_partition: Partition = None,
+    slurm_gpus: Gpus = 0,
+    slurm_time: Time = "1:00:00",
+    slurm_cpus: Cpus = 4,
+    slurm_mem: Mem = None,
 ) -> None:
-    """Train a model: `trainlab run CONFIG.yaml key=value ...` (both optional)."""
+    """Train a model: `trainlab run CONFIG.yaml key=value ...` (both optional).
+
+    With --launcher bash|slurm it writes a job directory (the resolved config, train.sh, sbatch.sh) instead, and
+    with --submit starts it."""
     from trainlab import api
     from trainlab.config import load_config
 
     path, overrides = _split_args(args)
     cfg = load_config(path, [*overrides, *([f"train.seeds={list(range(seeds))}"] if seeds else [])])
+    if launcher is not None or submit:
+        from trainlab.launch.jobs import run_job
+
+        slurm = _slurm(launcher, slurm_partition, slurm_gpus, slurm_time, slurm_cpus, slurm_mem)
+        if cfg.train.seeds:
+            raise UserError("--launcher writes one run's job", "launch one job per seed (train.seed=K)")
+        _launch(run_job(cfg, name or api.default_name(cfg), out, slurm, job_dir), str(launcher), submit)
+        return
     if cfg.train.seeds:
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise UserError("train.seeds runs several runs, one after another; under torchrun each launch trains one",
@@ -129,6 +186,45 @@ def study(
                       ", ".join(row["doctor"]) or "–")
     console.print(table)
     console.print(f"comparison: {result.path / 'summary.md'}")
+    _exit_for(result.status)
+
+
+@app.command()
+def sweep(
+    spec: Annotated[Path | None, typer.Argument(help="the sweep spec (YAML; docs/sweeps.md)")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="trials trained at once, each in its own process")] = 1,
+    resume: Annotated[Path | None, typer.Option(help="continue the sweep in this directory")] = None,
+    out: Annotated[Path | None, typer.Option(help="the sweep directory (default: sweeps/NAME)")] = None,
+    launcher: Launcher = None,
+    submit: Submit = False,
+    job_dir: JobDir = None,
+    slurm_partition: Partition = None,
+    slurm_gpus: Gpus = 0,
+    slurm_time: Time = "1:00:00",
+    slurm_cpus: Cpus = 4,
+    slurm_mem: Mem = None,
+) -> None:
+    """Search hyperparameters with Optuna (grid, random or TPE; optional pruning): one run per trial under the
+    sweep directory, the study in its study.db, results.csv/.md sorted by the objective, best.yaml and plots.
+
+    A stopped sweep continues with --resume DIR: finished trials are kept, the interrupted one is marked failed
+    (`interrupted`) and its parameters are tried again."""
+    if launcher is not None or submit:
+        from trainlab.launch.jobs import sweep_job
+
+        slurm = _slurm(launcher, slurm_partition, slurm_gpus, slurm_time, slurm_cpus, slurm_mem)
+        if spec is None or resume is not None:
+            raise UserError("--launcher writes a job for a new sweep", "pass SPEC.yaml (a job resumes on its own)")
+        _launch(sweep_job(spec, out, jobs, slurm, job_dir), str(launcher), submit)
+        return
+    from trainlab.sweeps.runner import run_sweep
+
+    result = run_sweep(spec, out=out, resume=resume, jobs=jobs, console=console)
+    console.print(result.results.table(title=f"sweep {result.path.name}"))
+    console.print(f"sweep directory: {result.path}")
+    best = result.results.best
+    if best is not None:
+        console.print(f"best: trial {best['trial']}  config: {result.path / 'best.yaml'}")
     _exit_for(result.status)
 
 

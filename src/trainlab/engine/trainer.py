@@ -61,6 +61,7 @@ class Trainer:
         self.state = FitState()
         self.saved_epoch = 0  # epoch of the newest last.pt (what a resume continues from)
         self.failure: str | None = None
+        self.stop_request: tuple[str, str] | None = None  # (status, reason) asked for by a callback
         self.examples_seen = 0
         self._epoch_start = 0.0
         # On an accelerator, checking the loss every step would sync host and device; check in windows.
@@ -79,6 +80,10 @@ class Trainer:
                 # Row first, checkpoint second: a resume truncates rows past the checkpoint's epoch.
                 self._call("on_epoch_end", self, row)
                 self._save(best=improved)
+                if self.stop_request is not None:
+                    status, reason = self.stop_request
+                    log.info("%s at epoch %d: %s", status, epoch, reason)
+                    break
                 if self._should_stop():
                     log.info("early stopping: %s has not improved for %d epochs (best %.4f at epoch %d)",
                              self.monitor, self.state.bad_epochs, self.state.best_metric, self.state.best_epoch)
@@ -169,6 +174,10 @@ class Trainer:
             batches = distributed.eval_share(batches)
         sums = eval_sums(distributed.unwrap(self.model), batches, lambda m, b: self.task.step(m, b)[1], self.autocast)
         return sums if alone else distributed.all_reduce_stats(sums)
+
+    def request_stop(self, status: str, reason: str) -> None:
+        """End the loop after this epoch (its row and checkpoint written) with `status`, e.g. a sweep's pruner."""
+        self.stop_request = (status, reason)
 
     def epoch_elapsed(self) -> float:
         return time.perf_counter() - self._epoch_start
