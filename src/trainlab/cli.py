@@ -313,7 +313,8 @@ def cluster(
     pca_dims: Annotated[int, typer.Option(min=0, help="PCA dimensions clustered (0 = the standardised features)")
                         ] = 50,
     bandwidth: Annotated[float | None, typer.Option(min=0, help="mean-shift bandwidth (default: estimated)")] = None,
-    eps: Annotated[float | None, typer.Option(min=0, help="DBSCAN eps (default: the k-distance knee)")] = None,
+    eps: Annotated[float | None, typer.Option(
+        min=0, help="DBSCAN eps (default: 95th percentile of the distance to the min_samples-th neighbour)")] = None,
     min_samples: Annotated[int, typer.Option(min=1, help="DBSCAN min_samples")] = 5,
     projection: Annotated[str, typer.Option(help="2-D projection of the figure: pca or tsne")] = "pca",
     out: Annotated[Path | None, typer.Option(help="directory of clusters.png (default: the run's plots/)")] = None,

@@ -7,8 +7,9 @@ number of clusters and the share of noise (DBSCAN). A method that finds one clus
 is reported as such (silhouette undefined), not as an error.
 
 Mean shift's bandwidth defaults to scikit-learn's `estimate_bandwidth` (median-ish neighbour distance at quantile
-0.3); DBSCAN's eps to the knee of the sorted distances to each point's `min_samples`-th neighbour (the point of
-that curve farthest from the chord joining its ends). Both estimates are reported.
+0.3); DBSCAN's eps to the 95th percentile of each point's distance to its `min_samples`-th neighbour (95% of the
+points are core points; the knee of that curve, the usual eye-ball choice, sat too low on Gaussian blobs and split
+them). Both estimates are reported.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from trainlab.models.features import PENULTIMATE
 from trainlab.registry import Registry
 from trainlab.report.embeddings import plot_clusters
 from trainlab.representations.source import Init, open_encoder
+
+EPS_QUANTILE = 0.95  # DBSCAN's estimated eps: this share of the points are core points
 
 
 @dataclass
@@ -76,22 +79,17 @@ def _meanshift(x: np.ndarray, o: ClusterOptions) -> tuple[np.ndarray, dict[str, 
 
 @CLUSTER_METHODS.register("dbscan")
 def _dbscan(x: np.ndarray, o: ClusterOptions) -> tuple[np.ndarray, dict[str, float | int]]:
-    eps = o.eps or knee_eps(x, o.min_samples)
+    eps = o.eps or estimate_eps(x, o.min_samples)
     if eps <= 0:
         return np.zeros(len(x), np.int64), {"eps": eps, "min_samples": o.min_samples}
     return DBSCAN(eps=eps, min_samples=o.min_samples).fit_predict(x), {"eps": eps, "min_samples": o.min_samples}
 
 
-def knee_eps(x: np.ndarray, min_samples: int) -> float:
-    """The knee of the sorted distances to each point's `min_samples`-th neighbour (itself included, as DBSCAN
-    counts it): the point of the curve farthest below the chord joining its ends."""
+def estimate_eps(x: np.ndarray, min_samples: int, quantile: float = EPS_QUANTILE) -> float:
+    """The `quantile` of each point's distance to its `min_samples`-th neighbour (itself included, as DBSCAN
+    counts it): that share of the points are core points."""
     k = min(min_samples, len(x))
-    dist = np.sort(NearestNeighbors(n_neighbors=k).fit(x).kneighbors(x)[0][:, -1])
-    if dist[-1] <= dist[0]:
-        return float(dist[-1])
-    t = np.linspace(0, 1, len(dist))
-    chord = dist[0] + t * (dist[-1] - dist[0])
-    return float(dist[np.argmax(chord - dist)])
+    return float(np.quantile(NearestNeighbors(n_neighbors=k).fit(x).kneighbors(x)[0][:, -1], quantile))
 
 
 @dataclass
