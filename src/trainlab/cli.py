@@ -278,6 +278,7 @@ def probe(
 
     report = run_probe(source[0], method, layer, checkpoint, _init(init), neighbors, c, max_train,  # type: ignore[arg-type]
                        source[1:])
+    console.print(report.describe(), markup=False)
     _print_table(report.table())
     for note in report.notes:
         console.print(f"note: {note}", markup=False)
@@ -327,6 +328,7 @@ def cluster(
     methods = [m.strip() for entry in method for m in entry.split(",") if m.strip()]
     report = run_cluster(source[0], methods, k, split, layer, checkpoint, _init(init), samples,  # type: ignore[arg-type]
                          pca_dims, bandwidth, eps, min_samples, projection, out, source[1:])
+    console.print(report.describe(), markup=False)
     _print_table(report.table())
     if report.plot is not None:
         console.print(f"figure: {report.plot}", markup=False)

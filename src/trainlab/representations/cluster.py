@@ -147,9 +147,12 @@ class ClusterReport:
         rows = [[r.method, _params(r.params), f"{r.ari:.3f}", f"{r.nmi:.3f}",
                  "n/a" if r.silhouette is None else f"{r.silhouette:.3f}", str(r.clusters), f"{r.noise:.1%}",
                  r.note] for r in self.results]
-        return ReportTable(f"{self.name} [{self.init}, {self.split}, {self.layer}: {self.points} points, "
-                           f"{self.dims}]", ["method", "parameters", "ARI", "NMI", "silhouette", "clusters",
-                                             "noise", "note"], rows)
+        return ReportTable(self.name, ["method", "parameters", "ARI", "NMI", "silhouette", "clusters", "noise",
+                                       "note"], rows)
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.init} weights, {self.split} split, {self.layer} layer, {self.points} points, " \
+            f"{self.dims}"
 
 
 def _params(params: dict[str, float | int]) -> str:

@@ -52,8 +52,11 @@ class ProbeReport:
         splits = sorted({s for by_split in self.scores.values() for s in by_split}, key=EVAL_SPLITS.index)
         rows = [[probe, *(f"{by_split[s]:.4f}" if s in by_split else "" for s in splits)]
                 for probe, by_split in self.scores.items()]
-        return ReportTable(f"{self.name} [{self.init}, {self.layer}: {self.dims} features, {self.train_size} train]",
-                           ["probe", *(f"{s} acc" for s in splits)], rows)
+        return ReportTable(self.name, ["probe", *(f"{s} acc" for s in splits)], rows)
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.init} weights, {self.layer} layer, {self.dims} features, {self.train_size} train " \
+            "examples"
 
 
 def linear_probe(train: tuple[np.ndarray, np.ndarray], evals: Arrays, c: float = 1.0, max_iter: int = 1000
