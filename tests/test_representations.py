@@ -149,6 +149,7 @@ def test_cli_probes_and_clusters_a_contrastive_run(cli, monkeypatch, capsys, tmp
             "train.epochs=1", "train.batch_size=64", *QUICK]
     run = trainlab.run(load_config(None, args), name="c", out=tmp_path / "runs")
     assert run.status == "completed" and "test_top1" in run.summary
+    assert (run.run_dir / "plots" / "views.png").is_file()
     r = cli("cluster", "runs/c", "--method", "kmeans,agglomerative", "--out", "figs")
     assert r.returncode == 0, r.stderr
     assert "kmeans" in r.stdout and "ARI" in r.stdout and (tmp_path / "figs" / "clusters.png").is_file()

@@ -38,3 +38,21 @@ def plot_clusters(xy: np.ndarray, panels: Sequence[tuple[str, np.ndarray]], path
     if title:
         fig.suptitle(title)
     save(fig, path)
+
+
+def plot_views(rows: Sequence[tuple[str, np.ndarray]], path: Path, title: str = "") -> None:
+    """A grid of images: one row per (name, (N, C, H, W) images in [0, 1]) entry, e.g. images and their views."""
+    n = len(rows[0][1])
+    fig = Figure(figsize=(1.1 * n + 0.8, 1.2 * len(rows) + 0.4))
+    for r, (name, images) in enumerate(rows):
+        for i, img in enumerate(images):
+            ax = fig.add_subplot(len(rows), n, r * n + i + 1)
+            pixels = np.clip(img.transpose(1, 2, 0), 0, 1)
+            ax.imshow(pixels[..., 0] if pixels.shape[2] == 1 else pixels, cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_ylabel(name, fontsize=9)
+    if title:
+        fig.suptitle(title)
+    save(fig, path)

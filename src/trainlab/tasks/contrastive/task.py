@@ -14,6 +14,7 @@ epoch, so their figures compare across epochs.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -25,11 +26,14 @@ from trainlab.engine.task import Batch, Stats
 from trainlab.errors import ConfigError
 from trainlab.models import build_model
 from trainlab.models.features import strip_classifier
+from trainlab.report.embeddings import plot_views
+from trainlab.runs import RunDir
 from trainlab.tasks.arrays import ArrayTask
 from trainlab.tasks.contrastive.views import ViewMaker
 from trainlab.tasks.registry import TASKS
 
 EVAL_VIEWS_EPOCH = 0  # evaluation views come from the generator of "epoch 0", which training never uses
+FIGURE_IMAGES = 8  # test images shown with their two views in plots/views.png
 
 
 class ContrastiveNet(nn.Module):
@@ -107,3 +111,12 @@ class ContrastiveTask(ArrayTask):
     def summarize(self, sums: Stats) -> dict[str, float]:
         n = max(float(sums["count"]), 1.0)
         return {"loss": float(sums["loss"]) / n, "top1": float(sums["top1"]) / n, "top5": float(sums["top5"]) / n}
+
+    def final_report(self, model: nn.Module, run_dir: RunDir, test: Stats) -> dict[str, Any]:
+        """plots/views.png: the first test images and the two views the evaluation drew of them."""
+        v1, v2, _ = next(iter(self.eval_batches("test")))
+        x = self.splits["test"].x[:FIGURE_IMAGES]
+        pixels = [(name, (t[:FIGURE_IMAGES] * self.views.std + self.views.mean).float().cpu().numpy())
+                  for name, t in (("image", x), ("view 1", v1), ("view 2", v2))]
+        plot_views(pixels, run_dir.plots / "views.png", title=f"{run_dir.path.name}: test images and their views")
+        return {}
