@@ -182,7 +182,7 @@ def cluster(source: Path | str | Config, methods: Sequence[str] = ("kmeans",), k
         report.plot = Path(where) / "clusters.png"
         xy, axis = project(space, projection)
         panels = [("true label", y), *((f"{r.method} (ARI {r.ari:.2f})", r.labels) for r in report.results)]
-        plot_clusters(xy, panels, report.plot, f"{enc.name}: {split}, {layer} ({enc.init})", axis)
+        plot_clusters(xy, panels, report.plot, f"{enc.name}: {split} split, {layer} layer, {enc.init} weights", axis)
     return report
 
 
