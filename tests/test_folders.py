@@ -18,7 +18,7 @@ from PIL import Image
 
 from trainlab.config.schema import AugmentConfig, DataConfig
 from trainlab.data import load_dataset
-from trainlab.data.augment import augment, color_jitter, random_resized_crop
+from trainlab.data.augment import augment, color_jitter, in_pixels, random_resized_crop
 from trainlab.data.folder.clean import clean
 from trainlab.data.folder.decode import CleanOptions, Decoded, Rejected, decode
 from trainlab.data.folder.split import parse_fractions, stratified_split
@@ -252,20 +252,21 @@ def test_folder_dataset_is_uint8_and_normalised_per_batch(dirty):
 
 def test_resized_crop_and_colour_jitter_are_batched_and_seeded():
     ramp = torch.linspace(0, 1, 32).repeat(8, 3, 32, 1)  # each image a left-to-right ramp
-    out = random_resized_crop(ramp, 0.25, torch.Generator().manual_seed(0))
+    out = random_resized_crop(ramp, (0.25, 1.0), (3 / 4, 4 / 3), torch.Generator().manual_seed(0))
     assert out.shape == ramp.shape and out.min() >= 0 and out.max() <= 1
     spans = out[:, 0, 16, -1] - out[:, 0, 16, 0]
     assert (spans < 0.999).all() and spans.unique().numel() == 8  # every image zoomed, each its own box
-    assert torch.equal(out, random_resized_crop(ramp, 0.25, torch.Generator().manual_seed(0)))
+    assert torch.equal(out, random_resized_crop(ramp, (0.25, 1.0), (3 / 4, 4 / 3), torch.Generator().manual_seed(0)))
     mean, std = np.array([0.5, 0.4, 0.3], np.float32), np.array([0.2, 0.25, 0.3], np.float32)
     grey = torch.rand(16, 1, 8, 8).expand(16, 3, 8, 8)
     x = (grey - torch.from_numpy(mean).view(1, 3, 1, 1)) / torch.from_numpy(std).view(1, 3, 1, 1)
-    j = color_jitter(x, 0.4, torch.Generator().manual_seed(1), (mean, std))
+    j = in_pixels(x, (mean, std), lambda p: color_jitter(p, 0.4, 0.4, 0.4, 0.0, 1.0, torch.Generator().manual_seed(1)))
     pixels = j * torch.from_numpy(std).view(1, 3, 1, 1) + torch.from_numpy(mean).view(1, 3, 1, 1)
     assert pixels.min() >= -1e-5 and pixels.max() <= 1 + 1e-5
     torch.testing.assert_close(pixels[:, 0], pixels[:, 2])  # a grey image stays grey (saturation, no hue)
     assert not torch.allclose(pixels, grey, atol=1e-3)
-    torch.testing.assert_close(color_jitter(x, 0.0, torch.Generator(), (mean, std)), x)
+    unchanged = in_pixels(x, (mean, std), lambda p: color_jitter(p, 0.0, 0.0, 0.0, 0.0, 1.0, torch.Generator()))
+    torch.testing.assert_close(unchanged, x)
     cfg = AugmentConfig(resized_crop=0.3, flip=True, color_jitter=0.3)
     a = augment(x, cfg, torch.Generator().manual_seed(3), (mean, std))
     assert torch.equal(a, augment(x, cfg, torch.Generator().manual_seed(3), (mean, std)))

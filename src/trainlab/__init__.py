@@ -8,7 +8,11 @@ def __getattr__(name: str):
         from trainlab import api
 
         return getattr(api, name)
+    if name in ("probe", "embed", "cluster"):
+        from trainlab import representations
+
+        return getattr(representations, name)
     raise AttributeError(name)
 
 
-__all__ = ["RunResult", "evaluate", "resume", "run"]
+__all__ = ["RunResult", "cluster", "embed", "evaluate", "probe", "resume", "run"]

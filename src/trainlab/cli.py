@@ -375,6 +375,110 @@ def config_(
     typer.echo(yaml.safe_dump(config_to_dict(load_config(path, overrides)), sort_keys=False), nl=False)
 
 
+# ------------------------------------------------------------------ representations: probe, embed, cluster
+Source = Annotated[list[str], typer.Argument(
+    help="a run directory, or a config file then key=value overrides (its model at random init)")]
+InitOpt = Annotated[str | None, typer.Option(
+    "--init", help="trained (a run's weights) or random (the same model freshly initialised with the run's seed); "
+    "default: trained for a run, random for a config")]
+LayerOpt = Annotated[str, typer.Option(
+    help="penultimate (the classifier's input; a contrastive run's encoder, an autoencoder's code), output, or a "
+    "submodule's name")]
+CheckpointOpt = Annotated[str, typer.Option(help="best or last")]
+
+
+def _init(init: str | None) -> str | None:
+    if init not in (None, "trained", "random"):
+        raise UserError(f"unknown --init {init!r}", "use --init trained or --init random")
+    return init
+
+
+def _print_table(t: object) -> None:
+    from rich.markup import escape
+
+    table = Table(*t.columns, title=escape(t.title))  # type: ignore[attr-defined]
+    for row in t.rows:  # type: ignore[attr-defined]
+        table.add_row(*(escape(cell) for cell in row))
+    console.print(table)
+
+
+@app.command()
+def probe(
+    source: Source,
+    method: Annotated[str, typer.Option(help="linear, knn or both")] = "both",
+    layer: LayerOpt = "penultimate",
+    init: InitOpt = None,
+    checkpoint: CheckpointOpt = "best",
+    neighbors: Annotated[int, typer.Option(min=1, help="k of the k-NN probe")] = 20,
+    c: Annotated[float, typer.Option("--c", min=0, help="inverse L2 strength of the logistic regression")] = 1.0,
+    max_train: Annotated[int | None, typer.Option(min=2, help="fit on a stratified subset of N train examples")
+                         ] = None,
+) -> None:
+    """Linear-probe and k-NN accuracy of a model's frozen features, on val and test.
+
+    The linear probe is scikit-learn's LogisticRegression on standardised train features (convex, solved by
+    L-BFGS: no learning rate or epochs to tune); k-NN votes among the nearest train examples by cosine
+    similarity. `trainlab probe CONFIG.yaml` (or `--init random`) probes the untrained model: the baseline."""
+    from trainlab.representations import probe as run_probe
+
+    report = run_probe(source[0], method, layer, checkpoint, _init(init), neighbors, c, max_train,  # type: ignore[arg-type]
+                       source[1:])
+    console.print(report.describe(), markup=False)
+    _print_table(report.table())
+    for note in report.notes:
+        console.print(f"note: {note}", markup=False)
+
+
+@app.command()
+def embed(
+    source: Source,
+    split: Annotated[str, typer.Option(help="train, val or test")] = "test",
+    layer: LayerOpt = "penultimate",
+    out: Annotated[Path | None, typer.Option(help="directory (default: RUN/embeddings/<split>-<layer>)")] = None,
+    init: InitOpt = None,
+    checkpoint: CheckpointOpt = "best",
+) -> None:
+    """Write a split's features as embeddings.npy (N, D) and labels.npy (N,) (plus embeddings.json)."""
+    from trainlab.representations import embed as run_embed
+
+    result = run_embed(source[0], split, layer, out, checkpoint, _init(init), source[1:])  # type: ignore[arg-type]
+    console.print(f"embeddings {result.shape[0]}x{result.shape[1]}: {result.embeddings}", markup=False)
+    console.print(f"labels: {result.labels}", markup=False)
+
+
+@app.command()
+def cluster(
+    source: Source,
+    method: Annotated[list[str], typer.Option(
+        help="kmeans, meanshift, dbscan, gmm or agglomerative; repeat or comma-separate for several")] = ["kmeans"],  # noqa: B006
+    k: Annotated[int | None, typer.Option(min=1, help="clusters for kmeans, gmm, agglomerative (default: the "
+                                          "number of classes)")] = None,
+    split: Annotated[str, typer.Option(help="train, val or test")] = "test",
+    layer: LayerOpt = "penultimate",
+    samples: Annotated[int, typer.Option(min=10, help="cluster a stratified subset of at most N points")] = 2000,
+    pca_dims: Annotated[int, typer.Option(min=0, help="PCA dimensions clustered (0 = the standardised features)")
+                        ] = 50,
+    bandwidth: Annotated[float | None, typer.Option(min=0, help="mean-shift bandwidth (default: estimated)")] = None,
+    eps: Annotated[float | None, typer.Option(
+        min=0, help="DBSCAN eps (default: 95th percentile of the distance to the min_samples-th neighbour)")] = None,
+    min_samples: Annotated[int, typer.Option(min=1, help="DBSCAN min_samples")] = 5,
+    projection: Annotated[str, typer.Option(help="2-D projection of the figure: pca or tsne")] = "pca",
+    out: Annotated[Path | None, typer.Option(help="directory of clusters.png (default: the run's plots/)")] = None,
+    init: InitOpt = None,
+    checkpoint: CheckpointOpt = "best",
+) -> None:
+    """Cluster a split's features; ARI, NMI, silhouette and cluster count per method, and clusters.png."""
+    from trainlab.representations import cluster as run_cluster
+
+    methods = [m.strip() for entry in method for m in entry.split(",") if m.strip()]
+    report = run_cluster(source[0], methods, k, split, layer, checkpoint, _init(init), samples,  # type: ignore[arg-type]
+                         pca_dims, bandwidth, eps, min_samples, projection, out, source[1:])
+    console.print(report.describe(), markup=False)
+    _print_table(report.table())
+    if report.plot is not None:
+        console.print(f"figure: {report.plot}", markup=False)
+
+
 def _interrupt_on_sigterm() -> None:
     """SIGTERM (e.g. a scheduler's preemption) stops training like Ctrl-C: checkpoint kept, resumable."""
     def handler(signum: int, frame: object) -> None:

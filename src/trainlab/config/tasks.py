@@ -59,6 +59,47 @@ class MultitaskOptions(Section):
         default_factory=dict, description="per head (by the dataset's head name): weight and loss")
 
 
+class ViewsConfig(Section):
+    """SimCLR's augmentations, drawn independently for each of an image's two views (in [0, 1] pixel values)."""
+
+    crop_scale: tuple[float, float] = Field(
+        default=(0.25, 1.0), description="random resized crop: the box's share of the image area (min, max)")
+    crop_ratio: tuple[float, float] = Field(
+        default=(0.75, 4 / 3), description="random resized crop: the box's aspect ratio (min, max)")
+    flip: bool = Field(default=True, description="random horizontal flip")
+    jitter: float = Field(
+        default=0.4, ge=0, le=1, description="colour jitter strength: brightness, contrast, saturation factors in "
+        "[1-s, 1+s] (saturation and hue on colour images only)")
+    hue: float = Field(default=0.1, ge=0, le=0.5, description="colour jitter: hue rotation up to ±hue turns")
+    jitter_p: float = Field(default=0.8, ge=0, le=1, description="share of views colour-jittered")
+    grayscale_p: float = Field(default=0.2, ge=0, le=1, description="share of colour views made grey")
+    blur_p: float = Field(default=0.5, ge=0, le=1, description="share of colour views blurred (single-channel "
+                          "images are never blurred)")
+    blur_sigma: tuple[float, float] = Field(default=(0.1, 2.0), description="blur σ range in pixels (min, max)")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Any:
+        for key in ("crop_scale", "crop_ratio", "blur_sigma"):
+            low, high = getattr(self, key)
+            if not 0 < low <= high:
+                raise ValueError(f"{key} must be 0 < min <= max, got ({low}, {high})")
+        if self.crop_scale[1] > 1:
+            raise ValueError(f"crop_scale max is a share of the image, at most 1, got {self.crop_scale[1]}")
+        return self
+
+
+class ContrastiveOptions(Section):
+    """Self-supervised SimCLR on images: two augmented views per image, the model's trunk as encoder, a projection
+    head, NT-Xent loss; labels are not used in training (only by `trainlab probe`/`cluster`)."""
+
+    name: Literal["contrastive"] = "contrastive"
+    temperature: float = Field(default=0.5, gt=0, description="NT-Xent softmax temperature τ")
+    projection_dim: int = Field(default=64, gt=0, description="width of the projection head's output z")
+    projection_hidden: int | None = Field(
+        default=None, gt=0, description="width of the projection head's hidden layer (None = the encoder's width)")
+    views: ViewsConfig = Field(default_factory=ViewsConfig, description="the augmentations that make the views")
+
+
 class TeacherForcingConfig(Section):
     ratio: float = Field(default=1.0, ge=0, le=1, description="share of decoder inputs taken from the target")
     schedule: Literal["constant", "linear", "inverse_sigmoid"] = Field(
@@ -116,7 +157,7 @@ class CharLMTaskOptions(Section):
 
 TaskOptions = Annotated[
     ClassificationOptions | BinaryOptions | RegressionOptions | GaussianNLLOptions | MultitaskOptions
-    | Seq2SeqTaskOptions | CharLMTaskOptions,
+    | Seq2SeqTaskOptions | CharLMTaskOptions | ContrastiveOptions,
     Field(discriminator="name"),
 ]
 

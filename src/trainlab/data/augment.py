@@ -29,50 +29,6 @@ def random_crop(x: torch.Tensor, pad: int, gen: torch.Generator) -> torch.Tensor
     return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2).contiguous()
 
 
-def random_resized_crop(x: torch.Tensor, min_scale: float, gen: torch.Generator) -> torch.Tensor:
-    """A random box per image (area share in [min_scale, 1], aspect ratio in [3/4, 4/3]) resized back to H×W.
-
-    Batched as one affine sampling grid (bilinear, `F.grid_sample`); a box wider than the image is clipped."""
-    n = x.shape[0]
-    area = min_scale + (1 - min_scale) * torch.rand(n, generator=gen, device=x.device)
-    log_ratio = math.log(3 / 4) + math.log(16 / 9) * torch.rand(n, generator=gen, device=x.device)
-    ratio = torch.exp(log_ratio)
-    bw, bh = torch.sqrt(area * ratio).clamp(max=1), torch.sqrt(area / ratio).clamp(max=1)  # shares of W and H
-    cx = (2 * torch.rand(n, generator=gen, device=x.device) - 1) * (1 - bw)  # box centre, in [-1, 1] coordinates
-    cy = (2 * torch.rand(n, generator=gen, device=x.device) - 1) * (1 - bh)
-    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
-    theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = bw, cx, bh, cy
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-
-
-def color_jitter(x: torch.Tensor, strength: float, gen: torch.Generator,
-                 norm: tuple[np.ndarray, np.ndarray] | None = None) -> torch.Tensor:
-    """Brightness, contrast and saturation factors each drawn from [1-s, 1+s] per image, applied in pixel units.
-
-    `norm` = (mean, std) per channel with which `x` was normalised: undone before, redone after (clamped to
-    [0, 1] in between). Contrast and saturation blend with the image's luminance (ITU-R 601 weights)."""
-    n, c = x.shape[:2]
-    factors = 1 + strength * (2 * torch.rand(3, n, 1, 1, 1, generator=gen, device=x.device) - 1)
-    mean, std = (torch.as_tensor(v, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-                 for v in (norm or (np.zeros(c), np.ones(c))))
-    p = x * std + mean
-    p = (p * factors[0]).clamp(0, 1)
-
-    def luminance(p: torch.Tensor) -> torch.Tensor:
-        if c != 3:
-            return p.mean(dim=1, keepdim=True)
-        weights = torch.tensor([0.299, 0.587, 0.114], dtype=p.dtype, device=p.device).view(1, 3, 1, 1)
-        return (p * weights).sum(dim=1, keepdim=True)
-
-    p = ((p - luminance(p).mean(dim=(2, 3), keepdim=True)) * factors[1]
-         + luminance(p).mean(dim=(2, 3), keepdim=True)).clamp(0, 1)
-    if c == 3:
-        grey = luminance(p)
-        p = ((p - grey) * factors[2] + grey).clamp(0, 1)
-    return (p - mean) / std
-
-
 def random_flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Mirror a random half of the images left-right."""
     flip = torch.rand(x.shape[0], generator=gen, device=x.device) < 0.5
@@ -94,20 +50,130 @@ def cutout(x: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor:
 def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator,
             norm: tuple[np.ndarray, np.ndarray] | None = None) -> torch.Tensor:
     """Apply the configured ops in the usual order: resized crop, crop, flip, colour jitter, cutout.
-    `norm` (mean, std per channel) tells colour jitter how `x` was normalised."""
+    `norm` (mean, std per channel) tells colour jitter how `x` was normalised (it works on pixels in [0, 1])."""
     if x.ndim != 4:
         return x
     if cfg.resized_crop > 0:
-        x = random_resized_crop(x, cfg.resized_crop, gen)
+        x = random_resized_crop(x, (cfg.resized_crop, 1.0), (3 / 4, 4 / 3), gen)
     if cfg.crop_padding > 0:
         x = random_crop(x, cfg.crop_padding, gen)
     if cfg.flip:
         x = random_flip(x, gen)
     if cfg.color_jitter > 0:
-        x = color_jitter(x, cfg.color_jitter, gen, norm)
+        s = cfg.color_jitter
+        x = in_pixels(x, norm, lambda p: color_jitter(p, s, s, s, 0.0, 1.0, gen))
     if cfg.cutout > 0:
         x = cutout(x, cfg.cutout, gen)
     return x
+
+
+def in_pixels(x: torch.Tensor, norm: tuple[np.ndarray, np.ndarray] | None,
+              op: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """`op` applied to `x` in pixel units: the normalisation `norm` = (mean, std) per channel undone before it
+    (values clamped to [0, 1]) and redone after; `x` as it is when `norm` is None."""
+    if norm is None:
+        return op(x)
+    mean, std = (torch.as_tensor(v, dtype=x.dtype, device=x.device).view(1, -1, 1, 1) for v in norm)
+    return (op((x * std + mean).clamp(0, 1)) - mean) / std
+
+
+# ------------------------------------------- resized crops and colour (SimCLR's views; folder augmentation)
+# These act on images in [0, 1] (the caller undoes the dataset's normalisation first). Each draws one random
+# parameter per image from `gen`; an op applied with probability p still draws its parameters for every image,
+# so the generator's stream does not depend on which images were picked.
+
+_LUMA = (0.299, 0.587, 0.114)  # ITU-R 601 weights of R, G, B in a grey value
+
+
+def _pick(n: int, p: float, gen: torch.Generator, device: torch.device) -> torch.Tensor:
+    """(n, 1, 1, 1) booleans: True with probability p per image."""
+    return (torch.rand(n, generator=gen, device=device) < p).view(n, 1, 1, 1)
+
+
+def _uniform(n: int, low: float, high: float, gen: torch.Generator, device: torch.device) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, generator=gen, device=device)
+
+
+def grey(x: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) grey values of RGB (luma) or single-channel images."""
+    if x.shape[1] != 3:
+        return x.mean(dim=1, keepdim=True)
+    w = torch.tensor(_LUMA, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x * w).sum(dim=1, keepdim=True)
+
+
+def random_resized_crop(x: torch.Tensor, scale: tuple[float, float], ratio: tuple[float, float],
+                        gen: torch.Generator) -> torch.Tensor:
+    """A random box per image (area share in `scale`, aspect ratio in `ratio`, log-uniform) resized back to H×W
+    by bilinear sampling: one `affine_grid` + `grid_sample` for the batch. Boxes are shrunk to fit the image."""
+    n = x.shape[0]
+    area = _uniform(n, *scale, gen, x.device)
+    log_r = _uniform(n, math.log(ratio[0]), math.log(ratio[1]),
+                     gen, x.device)
+    r = torch.exp(log_r)
+    w = torch.sqrt(area * r).clamp(max=1.0)  # box size as a share of the image's width and height
+    h = torch.sqrt(area / r).clamp(max=1.0)
+    cx = (1 - w) * (2 * torch.rand(n, generator=gen, device=x.device) - 1)  # centre in [-1, 1] coordinates
+    cy = (1 - h) * (2 * torch.rand(n, generator=gen, device=x.device) - 1)
+    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
+    theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = w, cx, h, cy
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def color_jitter(x: torch.Tensor, brightness: float, contrast: float, saturation: float, hue: float, p: float,
+                 gen: torch.Generator) -> torch.Tensor:
+    """With probability p per image: scale brightness and contrast (factors in [1-s, 1+s]), and on colour images
+    saturation and hue (a rotation of the chroma plane by up to ±hue turns), in that order; clipped to [0, 1]."""
+    n, dev = x.shape[0], x.device
+    b = _uniform(n, 1 - brightness, 1 + brightness, gen, dev).view(n, 1, 1, 1)
+    c = _uniform(n, 1 - contrast, 1 + contrast, gen, dev).view(n, 1, 1, 1)
+    s = _uniform(n, 1 - saturation, 1 + saturation, gen, dev).view(n, 1, 1, 1)
+    turns = _uniform(n, -hue, hue, gen, dev)
+    chosen = _pick(n, p, gen, dev)
+    out = (x * b).clamp(0, 1)
+    mean = grey(out).mean(dim=(2, 3), keepdim=True)
+    out = ((out - mean) * c + mean).clamp(0, 1)
+    if x.shape[1] == 3:
+        g = grey(out)
+        out = ((out - g) * s + g).clamp(0, 1)
+        out = _rotate_hue(out, turns).clamp(0, 1)
+    return torch.where(chosen, out, x)
+
+
+def _rotate_hue(x: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
+    """Rotate each RGB image's chroma about the grey axis by `turns` (N,) of a full turn (YIQ rotation)."""
+    yiq = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]],
+                       device=x.device, dtype=x.dtype)
+    angle = 2 * torch.pi * turns
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    rot = torch.zeros(len(turns), 3, 3, device=x.device, dtype=x.dtype)
+    rot[:, 0, 0] = 1
+    rot[:, 1, 1], rot[:, 1, 2], rot[:, 2, 1], rot[:, 2, 2] = cos, -sin, sin, cos
+    m = torch.linalg.inv(yiq) @ rot @ yiq  # (N, 3, 3) per-image colour transforms
+    return torch.einsum("nij,njhw->nihw", m, x)
+
+
+def random_grayscale(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
+    """Replace a random share p of colour images by their grey values (kept as three channels)."""
+    chosen = _pick(x.shape[0], p, gen, x.device)
+    return torch.where(chosen, grey(x).expand_as(x), x) if x.shape[1] == 3 else x
+
+
+def gaussian_blur(x: torch.Tensor, sigma: tuple[float, float], p: float, gen: torch.Generator) -> torch.Tensor:
+    """With probability p per image, a Gaussian blur of random σ in `sigma` (pixels), kernel ~10% of the image
+    side (odd, at least 3): one separable grouped convolution over the whole batch, reflect-padded."""
+    n, c, h, w = x.shape
+    sig = _uniform(n, *sigma, gen, x.device)
+    chosen = _pick(n, p, gen, x.device)
+    k = max(3, (min(h, w) // 10) | 1)
+    offsets = torch.arange(k, device=x.device, dtype=x.dtype) - k // 2
+    kernel = torch.exp(-offsets.view(1, k) ** 2 / (2 * sig.view(n, 1) ** 2))
+    kernel = (kernel / kernel.sum(dim=1, keepdim=True)).repeat_interleave(c, dim=0)  # (n·c, k)
+    flat = F.pad(x.reshape(1, n * c, h, w), (k // 2, k // 2, k // 2, k // 2), mode="reflect")
+    flat = F.conv2d(flat, kernel.view(n * c, 1, 1, k), groups=n * c)
+    flat = F.conv2d(flat, kernel.view(n * c, 1, k, 1), groups=n * c)
+    return torch.where(chosen, flat.view(n, c, h, w), x)
 
 
 # ----------------------------------------------------------- test-time views

@@ -6,6 +6,7 @@ from trainlab.tasks import (  # noqa: F401  (register the tasks)
     binary,
     char_lm,
     classification,
+    contrastive,
     gaussian_nll,
     multitask,
     regression,
