@@ -189,6 +189,37 @@ def sample(
 
 
 @app.command()
+def quantize(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run directory (array models: see docs/quantization.md)")],
+    method: Annotated[str, typer.Option(help="static (int8 weights and activations, calibrated) or dynamic "
+                                             "(int8 linear weights)")] = "static",
+    calibration: Annotated[int, typer.Option(help="training examples that calibrate the activation ranges (static)"
+                                             )] = 1024,
+    out: Annotated[Path | None, typer.Option(help="the int8 checkpoint (default RUN/checkpoints/int8-METHOD.pt); "
+                                                  "its table is written beside it (.md, .json)")] = None,
+    checkpoint: Annotated[str, typer.Option(help="the fp32 weights quantized: best or last")] = "best",
+    split: Annotated[str, typer.Option(help="the split both models are scored on")] = "test",
+    batch_size: Annotated[int | None, typer.Option(min=1, help="examples per timed batch (default "
+                                                              "train.batch_size)")] = None,
+    repeats: Annotated[int, typer.Option(min=2, help="timed forward passes (after 5 warm-up ones)")] = 30,
+) -> None:
+    """Quantize a run to int8 (torch.ao, CPU) and compare it with fp32: accuracy, file size, latency, throughput.
+
+    The int8 model is scored after reloading it from the file written (`trainlab eval RUN --checkpoint
+    int8-static` reads it too)."""
+    from trainlab.quantize import quantize as run_quantize
+
+    report = run_quantize(run_dir, method, calibration, out, checkpoint, split, batch_size, repeats)
+    columns, rows = report.table()
+    table = Table(*columns, title=f"{report.run}: int8 ({report.method}) vs fp32, {report.split}")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    console.print(report.headline(), markup=False)
+    console.print(f"int8 checkpoint: {report.path}  table: {report.path.with_suffix('.md')}", markup=False)
+
+
+@app.command()
 def compare(run_dirs: Annotated[list[Path], typer.Argument(help="run directories")]) -> None:
     """One table of the runs' differing config values and results."""
     from trainlab.runs.compare import compare_runs
