@@ -151,7 +151,8 @@ def _report(result: object) -> None:
 def eval_(
     run_dirs: Annotated[list[Path], typer.Argument(help="one run directory, or several for an ensemble")],
     split: Annotated[str, typer.Option(help="the split scored: test, val, or another the task has")] = "test",
-    checkpoint: Annotated[str, typer.Option(help="best or last")] = "best",
+    checkpoint: Annotated[str, typer.Option(help="best, last, or int8-static / int8-dynamic (written by "
+                                                 "`trainlab quantize`)")] = "best",
     predictions: Annotated[Path | None, typer.Option(help="write an id,label CSV here (classification)")] = None,
     beam: Annotated[int | None, typer.Option(min=1, help="beam width (seq2seq; default: task.decode.beam)")] = None,
 ) -> None:

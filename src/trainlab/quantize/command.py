@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
     from trainlab.config import Config
     from trainlab.engine.task import Task
-    from trainlab.quantize.measure import Latency
 
 
 @dataclass
@@ -53,6 +52,7 @@ class QuantizeReport:
     checkpoint: str
     calibration: int
     batch: int
+    repeats: int
     threads: int
     layers: dict[str, int]
     fp32: Variant
@@ -92,8 +92,8 @@ class QuantizeReport:
                  f"{self.calibration} training examples" if self.calibration else
                  f"- weights: {self.checkpoint} checkpoint; quantized engine {self.engine}; no calibration",
                  f"- int8 layers: {', '.join(f'{k} x{n}' for k, n in self.layers.items())}",
-                 f"- latency: median of timed repeats after warm-up (± half the interquartile range), batch of "
-                 f"{self.batch}, {self.threads} threads, {self.machine}"]
+                 f"- latency: median of {self.repeats} timed passes after 5 warm-up ones, fp32 and int8 in turns "
+                 f"(± half the interquartile range); batch of {self.batch}, {self.threads} threads, {self.machine}"]
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> dict[str, Any]:
@@ -111,6 +111,8 @@ def quantize(run_dir: Path | str, method: str = "static", calibration: int = 102
     run, cfg = open_run(run_dir)
     check_supported(cfg.model.name)
     quantizer = METHODS.get(method)
+    if checkpoint not in ("best", "last"):
+        raise UserError(f"--checkpoint {checkpoint}: only fp32 weights are quantized", "use --checkpoint best or last")
     source = checkpoint_path(run, checkpoint)
     check_container(source)
     if quantizer.calibrates and calibration < 1:
@@ -123,7 +125,7 @@ def quantize(run_dir: Path | str, method: str = "static", calibration: int = 102
     import torch
 
     from trainlab.engine.checkpoint import load_weights, save_checkpoint
-    from trainlab.quantize.measure import latency, state_bytes
+    from trainlab.quantize.measure import latencies, state_bytes
     from trainlab.quantize.methods import flat_state, quantized_layers, select_engine
     from trainlab.tasks import TASKS
 
@@ -144,12 +146,11 @@ def quantize(run_dir: Path | str, method: str = "static", calibration: int = 102
     qmodel = load_quantized(out, task, cfg)
 
     x = _first(task, split, batch_size or cfg.train.batch_size)
-    variants = []
-    for name, m, size in (("fp32", model, state_bytes({"model": model.state_dict()})),
-                          ("int8", qmodel, out.stat().st_size)):
-        t: Latency = latency(m, x, repeats=repeats)
-        variants.append(Variant(name, _metrics(task, m, split), size, t.median_ms, t.iqr_ms, t.throughput))
-    report = QuantizeReport(run.path.name, method, engine, out, split, checkpoint, used, len(x),
+    times = latencies([model, qmodel], x, repeats=repeats)
+    sizes = [state_bytes({"model": model.state_dict()}), out.stat().st_size]
+    variants = [Variant(name, _metrics(task, m, split), size, t.median_ms, t.iqr_ms, t.throughput)
+                for name, m, size, t in zip(("fp32", "int8"), (model, qmodel), sizes, times, strict=True)]
+    report = QuantizeReport(run.path.name, method, engine, out, split, checkpoint, used, len(x), repeats,
                             torch.get_num_threads(), quantized_layers(qmodel), *variants,
                             agreement=_agreement(task, model, qmodel, split))
     atomic_write_bytes(out.with_suffix(".md"), report.markdown().encode())

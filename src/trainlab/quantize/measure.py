@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -27,18 +28,25 @@ class Latency:
 
 
 @torch.inference_mode()
-def latency(model: nn.Module, x: torch.Tensor, warmup: int = 5, repeats: int = 30) -> Latency:
-    """Time `model(x)` `repeats` times after `warmup` untimed calls (on the threads torch is set to use)."""
-    model.eval()
-    for _ in range(warmup):
-        model(x)
-    times = []
+def latencies(models: Sequence[nn.Module], x: torch.Tensor, warmup: int = 5, repeats: int = 30) -> list[Latency]:
+    """Time `model(x)` for each model `repeats` times after `warmup` untimed calls. The models take turns, one
+    call each per round, so a machine whose load changes during the measurement slows all of them alike."""
+    for m in models:
+        m.eval()
+        for _ in range(warmup):
+            m(x)
+    times: list[list[float]] = [[] for _ in models]
     for _ in range(repeats):
-        start = time.perf_counter()
-        model(x)
-        times.append((time.perf_counter() - start) * 1000)
-    q1, _, q3 = statistics.quantiles(times, n=4) if len(times) > 1 else (times[0],) * 3
-    return Latency(len(x), statistics.median(times), q3 - q1, torch.get_num_threads())
+        for m, t in zip(models, times, strict=True):
+            start = time.perf_counter()
+            m(x)
+            t.append((time.perf_counter() - start) * 1000)
+    return [_summary(t, len(x)) for t in times]
+
+
+def _summary(times: list[float], batch: int) -> Latency:
+    q1, _, q3 = statistics.quantiles(times, n=4)
+    return Latency(batch, statistics.median(times), q3 - q1, torch.get_num_threads())
 
 
 def state_bytes(state: dict[str, torch.Tensor]) -> int:
