@@ -8,7 +8,11 @@ def __getattr__(name: str):
         from trainlab import api
 
         return getattr(api, name)
+    if name in ("quantize", "load_quantized"):
+        from trainlab import quantization
+
+        return getattr(quantization, name)
     raise AttributeError(name)
 
 
-__all__ = ["RunResult", "evaluate", "resume", "run"]
+__all__ = ["RunResult", "evaluate", "load_quantized", "quantize", "resume", "run"]

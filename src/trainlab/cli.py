@@ -208,7 +208,7 @@ def quantize(
 
     The int8 model is scored after reloading it from the file written (`trainlab eval RUN --checkpoint
     int8-static` reads it too)."""
-    from trainlab.quantize import quantize as run_quantize
+    from trainlab.quantization import quantize as run_quantize
 
     report = run_quantize(run_dir, method, calibration, out, checkpoint, split, batch_size, repeats)
     columns, rows = report.table()

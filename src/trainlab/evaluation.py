@@ -33,7 +33,8 @@ CHECKPOINTS = ("best", "last", "int8-static", "int8-dynamic")
 
 def checkpoint_path(run: RunDir, checkpoint: str) -> Path:
     if checkpoint not in CHECKPOINTS:
-        raise ConfigError(f"unknown checkpoint {checkpoint!r}", f"use --checkpoint {', '.join(CHECKPOINTS[:-1])} or {CHECKPOINTS[-1]}")
+        raise ConfigError(f"unknown checkpoint {checkpoint!r}",
+                          f"use --checkpoint {', '.join(CHECKPOINTS[:-1])} or {CHECKPOINTS[-1]}")
     return run.checkpoint(checkpoint)
 
 
@@ -57,7 +58,7 @@ def evaluate(run_dirs: list[Path | str], split: str = "test", checkpoint: str = 
     from trainlab.engine.checkpoint import load_checkpoint
     from trainlab.engine.device import resolve_device
     from trainlab.engine.task import EvalOptions, Member
-    from trainlab.quantize.methods import quiet
+    from trainlab.quantization.methods import quiet
     from trainlab.tasks import TASKS
 
     (first, cfg), name = opened[0], opened[0][1].task.name
@@ -91,7 +92,7 @@ def _member_model(task: Task, run: RunDir, cfg: Config, checkpoint: str, device:
                   state: dict) -> torch.nn.Module:
     """The run's model with `state`'s weights (read from its `checkpoint`): fp32, or int8 from `trainlab quantize`."""
     from trainlab.engine.checkpoint import load_weights
-    from trainlab.quantize import is_quantized, load_quantized
+    from trainlab.quantization import is_quantized, load_quantized
 
     path = run.checkpoint(checkpoint)
     if is_quantized(state):

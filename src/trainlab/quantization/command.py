@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from trainlab.errors import CheckpointError, UserError
 from trainlab.evaluation import checkpoint_path, open_run
-from trainlab.quantize.methods import METHODS, check_supported
+from trainlab.quantization.methods import METHODS, check_supported
 from trainlab.runs import write_json
 from trainlab.runs.checkpoint_file import check_container
 from trainlab.runs.files import atomic_write_bytes
@@ -125,8 +125,8 @@ def quantize(run_dir: Path | str, method: str = "static", calibration: int = 102
     import torch
 
     from trainlab.engine.checkpoint import load_weights, save_checkpoint
-    from trainlab.quantize.measure import latencies, state_bytes
-    from trainlab.quantize.methods import flat_state, quantized_layers, select_engine
+    from trainlab.quantization.measure import latencies, state_bytes
+    from trainlab.quantization.methods import flat_state, quantized_layers, select_engine
     from trainlab.tasks import TASKS
 
     engine = select_engine()
@@ -162,7 +162,7 @@ def load_quantized(path: Path, task: Task, cfg: Config, state: dict[str, Any] | 
     """The int8 model in `path` (`state`: already read from it): `cfg`'s model sized by `task`, converted by the
     method the file names into a skeleton, and the file's int8 tensors loaded into it (CPU, eval mode)."""
     from trainlab.engine.checkpoint import load_checkpoint
-    from trainlab.quantize.methods import load_flat_state, quiet, select_engine
+    from trainlab.quantization.methods import load_flat_state, quiet, select_engine
 
     if state is None:
         with quiet():  # torch.load of quantized tensors warns of TypedStorage

@@ -116,7 +116,7 @@ def quantized_layers(model: nn.Module) -> dict[str, int]:
     fused."""
     counts: dict[str, int] = {}
     for m in model.modules():
-        if type(m).__module__.startswith("torch.ao.nn.") and not list(m.children()):
+        if type(m).__module__.startswith("torch.ao.nn.") and not type(m).__name__.endswith("PackedParams"):
             counts[type(m).__name__] = counts.get(type(m).__name__, 0) + 1
     return counts
 
@@ -142,15 +142,15 @@ def load_flat_state(skeleton: nn.Module, flat: dict[str, torch.Tensor]) -> list[
     state._metadata = template._metadata  # type: ignore[attr-defined]  # the modules' state versions
     used, problems = set(), []
     for k, v in template.items():
-        if isinstance(v, tuple):
+        if isinstance(v, tuple):  # a linear layer's packed (weight, bias)
             state[k] = tuple(flat.get(f"{k}.{i}") for i in range(len(v)))
             used |= {f"{k}.{i}" for i in range(len(v))}
-            if state[k][0] is None or (state[k][1] is None) != (v[1] is None):
+            if not all(_fits(a, b) for a, b in zip(state[k], v, strict=True)):
                 problems.append(k)
         elif isinstance(v, torch.Tensor):
             state[k] = flat.get(k)
             used.add(k)
-            if state[k] is None or state[k].shape != v.shape or state[k].dtype != v.dtype:
+            if not _fits(state[k], v):
                 problems.append(k)
         else:
             state[k] = v
@@ -159,3 +159,9 @@ def load_flat_state(skeleton: nn.Module, flat: dict[str, torch.Tensor]) -> list[
         with quiet():
             skeleton.load_state_dict(state)
     return problems
+
+
+def _fits(saved: torch.Tensor | None, live: torch.Tensor | None) -> bool:
+    if saved is None or live is None:
+        return saved is live
+    return saved.shape == live.shape and saved.dtype == live.dtype
