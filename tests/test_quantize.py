@@ -105,3 +105,10 @@ def test_cli_quantize_then_eval_the_int8_checkpoint(runs, cli, monkeypatch, caps
     assert code == 0 and f"acc {table['int8']['metrics']['acc']:.4f}" in out
     code, _, err = main_in_process(monkeypatch, capsys, "quantize", str(runs["mlp"]), "--method", "qat")
     assert code == 2 and "qat" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_runs_own_checkpoint_is_never_overwritten(runs, monkeypatch, capsys):
+    best = runs["mlp"] / "checkpoints" / "best.pt"
+    before = best.read_bytes()
+    code, _, err = main_in_process(monkeypatch, capsys, "quantize", str(runs["mlp"]), "--out", str(best))
+    assert code == 2 and "the run's own fp32 checkpoint" in err and best.read_bytes() == before

@@ -137,10 +137,8 @@ def quantize(run_dir: Path | str, method: str = "static", calibration: int = 102
     task = TASKS.get(cfg.task.name).for_run(run, cfg, torch.device("cpu"))
     if not task.has_split(split):
         raise UserError(f"{run.path.name} has no {split} split", f"use one of: {', '.join(task.split_names())}")
-    model = task.build_model(cfg)
+    model = _float_model(task, cfg)
     load_weights(model, source, "cpu")
-    if cfg.train.channels_last:  # timed as it trained: the recipe's fp32 convolutions are faster channels-last
-        model.to(memory_format=torch.channels_last)
     example = task.probe_batch("train", 2)[0]
     used = calibration if quantizer.calibrates else 0
     qmodel = quantizer.convert(model, example, _examples(task, "train", used))
@@ -176,7 +174,7 @@ def load_quantized(path: Path, task: Task, cfg: Config, state: dict[str, Any] | 
         raise CheckpointError(f"{path} is not a quantized checkpoint", "write one with `trainlab quantize RUN`")
     check_supported(cfg.model.name)
     select_engine(info.get("engine") if info.get("engine") in _engines() else None)
-    skeleton = METHODS.get(info["method"]).skeleton(task.build_model(cfg), task.probe_batch("train", 2)[0].cpu())
+    skeleton = METHODS.get(info["method"]).skeleton(_float_model(task, cfg), task.probe_batch("train", 2)[0].cpu())
     problems = load_flat_state(skeleton, state["model"])
     if problems:
         raise CheckpointError(f"{path} was quantized from another architecture (first mismatch: {problems[0]})",
@@ -187,6 +185,16 @@ def load_quantized(path: Path, task: Task, cfg: Config, state: dict[str, Any] | 
 def is_quantized(state: dict[str, Any]) -> bool:
     """Whether a loaded checkpoint holds an int8 model (written by `quantize`)."""
     return "quantized" in state
+
+
+def _float_model(task: Task, cfg: Config) -> nn.Module:
+    """`cfg`'s fp32 model in the memory format it trained in: with train.channels_last the batches are
+    channels-last, and convolutions left in fp32 (all of them in a dynamic model) are much slower on such
+    batches with contiguous weights."""
+    import torch
+
+    model = task.build_model(cfg)
+    return model.to(memory_format=torch.channels_last) if cfg.train.channels_last else model
 
 
 def _engines() -> list[str]:
