@@ -12,7 +12,11 @@ def __getattr__(name: str):
         from trainlab import representations
 
         return getattr(representations, name)
+    if name in ("quantize", "load_quantized"):
+        from trainlab import quantization
+
+        return getattr(quantization, name)
     raise AttributeError(name)
 
 
-__all__ = ["RunResult", "cluster", "embed", "evaluate", "probe", "resume", "run"]
+__all__ = ["RunResult", "cluster", "embed", "evaluate", "load_quantized", "probe", "quantize", "resume", "run"]

@@ -256,7 +256,8 @@ def _report(result: object) -> None:
 def eval_(
     run_dirs: Annotated[list[Path], typer.Argument(help="one run directory, or several for an ensemble")],
     split: Annotated[str, typer.Option(help="the split scored: test, val, or another the task has")] = "test",
-    checkpoint: Annotated[str, typer.Option(help="best or last")] = "best",
+    checkpoint: Annotated[str, typer.Option(help="best, last, or int8-static / int8-dynamic (written by "
+                                                 "`trainlab quantize`)")] = "best",
     predictions: Annotated[Path | None, typer.Option(help="write an id,label CSV here (classification)")] = None,
     beam: Annotated[int | None, typer.Option(min=1, help="beam width (seq2seq; default: task.decode.beam)")] = None,
     tta: Annotated[str | None, typer.Option(
@@ -319,6 +320,37 @@ def lr_find(
     console.print(f"{len(r.lrs)} steps, {stop}; lowest smoothed loss {min(r.smoothed):.4g} at lr {r.min_lr:.3g}")
     console.print(f"suggested lr: {r.suggestion:.3g} ({r.method})")
     console.print(f"plot: {r.out / 'lr_find.png'}")
+
+
+@app.command()
+def quantize(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run directory (array models: see docs/quantization.md)")],
+    method: Annotated[str, typer.Option(help="static (int8 weights and activations, calibrated) or dynamic "
+                                             "(int8 linear weights)")] = "static",
+    calibration: Annotated[int, typer.Option(help="training examples that calibrate the activation ranges (static)"
+                                             )] = 1024,
+    out: Annotated[Path | None, typer.Option(help="the int8 checkpoint (default RUN/checkpoints/int8-METHOD.pt); "
+                                                  "its table is written beside it (.md, .json)")] = None,
+    checkpoint: Annotated[str, typer.Option(help="the fp32 weights quantized: best or last")] = "best",
+    split: Annotated[str, typer.Option(help="the split both models are scored on")] = "test",
+    batch_size: Annotated[int | None, typer.Option(min=1, help="examples per timed batch (default "
+                                                              "train.batch_size)")] = None,
+    repeats: Annotated[int, typer.Option(min=2, help="timed forward passes (after 5 warm-up ones)")] = 30,
+) -> None:
+    """Quantize a run to int8 (torch.ao, CPU) and compare it with fp32: accuracy, file size, latency, throughput.
+
+    The int8 model is scored after reloading it from the file written (`trainlab eval RUN --checkpoint
+    int8-static` reads it too)."""
+    from trainlab.quantization import quantize as run_quantize
+
+    report = run_quantize(run_dir, method, calibration, out, checkpoint, split, batch_size, repeats)
+    columns, rows = report.table()
+    table = Table(*columns, title=f"{report.run}: int8 ({report.method}) vs fp32, {report.split}")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    console.print(report.headline(), markup=False)
+    console.print(f"int8 checkpoint: {report.path}  table: {report.path.with_suffix('.md')}", markup=False)
 
 
 @app.command()

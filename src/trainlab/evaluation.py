@@ -28,9 +28,14 @@ def open_run(path: Path | str) -> tuple[RunDir, Config]:
     return run, validate(read_yaml(run.config))
 
 
+# int8-METHOD: an int8 model written by `trainlab quantize --method METHOD` (run on the CPU)
+CHECKPOINTS = ("best", "last", "int8-static", "int8-dynamic")
+
+
 def checkpoint_path(run: RunDir, checkpoint: str) -> Path:
-    if checkpoint not in ("best", "last"):
-        raise ConfigError(f"unknown checkpoint {checkpoint!r}", "use --checkpoint best or --checkpoint last")
+    if checkpoint not in CHECKPOINTS:
+        raise ConfigError(f"unknown checkpoint {checkpoint!r}",
+                          f"use --checkpoint {', '.join(CHECKPOINTS[:-1])} or {CHECKPOINTS[-1]}")
     return run.checkpoint(checkpoint)
 
 
@@ -52,9 +57,10 @@ def evaluate(run_dirs: list[Path | str], split: str = "test", checkpoint: str = 
     opened = [open_run(p) for p in run_dirs]
     for run, _ in opened:
         check_container(checkpoint_path(run, checkpoint))
-    from trainlab.engine.checkpoint import load_checkpoint, load_weights
+    from trainlab.engine.checkpoint import load_checkpoint
     from trainlab.engine.device import resolve_device
     from trainlab.engine.task import EvalOptions, Member
+    from trainlab.quantization.methods import quiet
     from trainlab.tasks import TASKS
 
     (first, cfg), name = opened[0], opened[0][1].task.name
@@ -70,8 +76,9 @@ def evaluate(run_dirs: list[Path | str], split: str = "test", checkpoint: str = 
     for option in options.given():
         if option not in task_cls.eval_options:
             raise UserError(f"--{option} does not apply to {name} runs", f"leave out --{option}")
-    torch_device = resolve_device(device)
-    states = [load_checkpoint(checkpoint_path(run, checkpoint), torch_device) for run, _ in opened]
+    torch_device = resolve_device("cpu" if checkpoint.startswith("int8-") else device)
+    with quiet():  # torch.load of int8 tensors warns that torch.ao is deprecated
+        states = [load_checkpoint(checkpoint_path(run, checkpoint), torch_device) for run, _ in opened]
     task = task_cls.for_run(first, cfg, torch_device)
     if not task.has_split(split):
         raise UserError(f"{first.path.name} has no {split} split", f"use one of: {', '.join(task.split_names())}")
@@ -79,7 +86,19 @@ def evaluate(run_dirs: list[Path | str], split: str = "test", checkpoint: str = 
         task.check_member(run, other, first, split)
     members = []
     for (run, other), state in zip(opened, states, strict=True):
-        model = task.build_model(other)
-        load_weights(model, run.checkpoint(checkpoint), torch_device, state)
-        members.append(Member(run.path.name, other, model))
+        members.append(Member(run.path.name, other, _member_model(task, run, other, checkpoint, torch_device, state)))
     return task.evaluate(members, split, checkpoint, options)
+
+
+def _member_model(task: Task, run: RunDir, cfg: Config, checkpoint: str, device: torch.device,
+                  state: dict) -> torch.nn.Module:
+    """The run's model with `state`'s weights (read from its `checkpoint`): fp32, or int8 from `trainlab quantize`."""
+    from trainlab.engine.checkpoint import load_weights
+    from trainlab.quantization import is_quantized, load_quantized
+
+    path = run.checkpoint(checkpoint)
+    if is_quantized(state):
+        return load_quantized(path, task, cfg, state)
+    model = task.build_model(cfg)
+    load_weights(model, path, device, state)
+    return model
