@@ -114,9 +114,17 @@ class CharLMTaskOptions(Section):
     seq_len: int = Field(default=128, gt=1, description="characters per training sequence")
 
 
+class AutoencoderOptions(Section):
+    """Images → the same images through a conv encoder (model.name's, so its weights transfer) and a mirrored
+    decoder; mse or bce_with_logits on pixels scaled to [0, 1]; PSNR; plots/reconstructions.png."""
+
+    name: Literal["autoencoder"] = "autoencoder"
+    show: int = Field(default=8, gt=0, le=32, description="test images drawn in plots/reconstructions.png")
+
+
 TaskOptions = Annotated[
     ClassificationOptions | BinaryOptions | RegressionOptions | GaussianNLLOptions | MultitaskOptions
-    | Seq2SeqTaskOptions | CharLMTaskOptions,
+    | Seq2SeqTaskOptions | CharLMTaskOptions | AutoencoderOptions,
     Field(discriminator="name"),
 ]
 

@@ -48,7 +48,7 @@ class Trainer:
         memory_format = torch.channels_last if cfg.train.channels_last else torch.preserve_format
         self.module = model.to(device, memory_format=memory_format)
         self.model = torch.compile(self.module) if cfg.train.compile else self.module
-        self.optimizer = build_optimizer(self.module, cfg.optim)
+        self.optimizer = build_optimizer(self.module, cfg.optim, cfg.transfer.backbone_lr)
         self.monitor, self.mode = task.monitored(cfg.train.early_stop.metric)
         self.schedule = LRSchedule(self.optimizer, cfg.sched, cfg.train.epochs, task.num_train_batches(), self.mode)
         self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.train.precision == "fp16")

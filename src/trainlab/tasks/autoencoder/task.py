@@ -1,0 +1,82 @@
+"""Autoencoder: image → the same image, through `model.name`'s conv encoder and a decoder mirroring it.
+
+Labels are never read (any image dataset trains it, whatever its targets). The model sees the normalised input;
+it is scored against the input rescaled to [0, 1] per channel (the train split's min and max), so `mse` compares
+the decoder's values and `bce_with_logits` its logits with pixel intensities. Metrics: the loss, the MSE of the
+[0, 1] reconstruction and its PSNR (10·log10(1/MSE) over the split). The encoder's weights start a classifier
+with `train.init_from=RUN` (same `model.*` options).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainlab.config.schema import Config
+from trainlab.data.base import TargetKind
+from trainlab.engine.optim import build_loss
+from trainlab.engine.task import Batch, Stats
+from trainlab.errors import ConfigError
+from trainlab.models.autoencoder import build_autoencoder
+from trainlab.report.figures import plot_reconstructions
+from trainlab.runs import RunDir
+from trainlab.tasks.arrays import ArrayTask
+from trainlab.tasks.registry import TASKS
+
+#: how the model's output reads as a [0, 1] image, per loss
+RECONSTRUCTION = {"mse": lambda out: out.clamp(0, 1), "bce_with_logits": torch.sigmoid}
+
+
+@TASKS.register("autoencoder")
+class AutoencoderTask(ArrayTask):
+    target_kinds: tuple[TargetKind, ...] = ("class", "real", "multihead")
+    metrics = ("loss", "mse", "psnr")
+    monitor = "psnr"
+    minimized = frozenset({"loss", "mse"})
+    losses = ("mse", "bce_with_logits")
+    eval_options = frozenset()
+
+    def setup(self) -> None:
+        x = self.data.x_train
+        if x.ndim != 4:
+            raise ConfigError(f"task autoencoder needs images (C, H, W); data.name={self.cfg.data.name} gives "
+                              f"shape {x.shape[1:]}", "pick an image dataset (digits, fashion-mnist, cifar10, ...)")
+        lo, hi = x.min(axis=(0, 2, 3)), x.max(axis=(0, 2, 3))
+        self.lo, self.span = (torch.as_tensor(a, device=self.device).view(1, -1, 1, 1) for a in (lo, hi - lo))
+        self.span = self.span.clamp_min(1e-8)
+        self.loss_fn = build_loss(self.cfg.loss, self.loss_name())
+        self.recon = RECONSTRUCTION[self.loss_name()]
+
+    def build_model(self, cfg: Config | None = None) -> nn.Module:
+        return build_autoencoder((cfg or self.cfg).model, self.data.input_shape)
+
+    def target(self, x: torch.Tensor) -> torch.Tensor:
+        """The input rescaled to [0, 1] per channel."""
+        return ((x.float() - self.lo) / self.span).clamp(0, 1)
+
+    def step(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, Stats]:
+        x = batch[0]
+        out, target = model(x).float(), self.target(x)
+        loss = self.loss_fn(out, target)
+        n = torch.full((), len(x), device=x.device)
+        err = ((self.recon(out.detach()) - target) ** 2).mean(dim=(1, 2, 3)).sum()
+        return loss, {"loss": loss.detach() * n, "sq_err": err, "count": n}
+
+    def summarize(self, sums: Stats) -> dict[str, float]:
+        count = max(float(sums["count"]), 1.0)
+        mse = float(sums["sq_err"]) / count
+        return {"loss": float(sums["loss"]) / count, "mse": mse, "psnr": 10 * math.log10(1 / max(mse, 1e-12))}
+
+    @torch.no_grad()
+    def final_report(self, model: nn.Module, run_dir: RunDir, test: Stats) -> dict[str, Any]:
+        """plots/reconstructions.png: the first `task.show` test images above their reconstructions."""
+        model.eval()
+        x = self.splits["test"].x[: self.cfg.task.show]
+        images, recon = self.target(x), self.recon(model(x).float())
+        plot_reconstructions(images.cpu().numpy(), recon.cpu().numpy(), run_dir.plots / "reconstructions.png",
+                             title=f"{run_dir.path.name}: test inputs (top) and reconstructions")
+        return {}
+
