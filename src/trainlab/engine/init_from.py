@@ -63,7 +63,10 @@ def take_backbone(model: nn.Module, state: Mapping[str, torch.Tensor], source: s
     returns the log line: how many were taken, which were left new. Nothing matching is a one-line error."""
     live = model.state_dict()
     backbone = [k for k in live if not k.startswith(HEAD)]
-    taken = [k for k in backbone if k in state and tuple(state[k].shape) == tuple(live[k].shape)]
+    fits = [k for k in backbone if k in state and tuple(state[k].shape) == tuple(live[k].shape)]
+    # a scalar (a BatchNorm's batch count) fits anything: it comes with its layer's other tensors, never alone
+    layers = {k.rpartition(".")[0] for k in fits if live[k].ndim}
+    taken = [k for k in fits if live[k].ndim or k.rpartition(".")[0] in layers]
     if not taken:
         example = next(iter(state), "nothing")
         raise CheckpointError(f"{source} has no tensor whose name and shape match this model's backbone "

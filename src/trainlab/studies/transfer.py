@@ -25,6 +25,6 @@ TRANSFER = STUDIES.register("transfer")(Study(
         "freeze_bn": ("transfer.strategy=freeze_bn",),
     },
     data=lambda: "fashion-mnist",
-    source=("task=autoencoder", "data.subset=null", "train.batch_size=128", "train.init_from=null",
+    source=("task=autoencoder", "data.subset=null", "train.epochs=4", "train.batch_size=128", "train.init_from=null",
             "transfer.strategy=null"),
 ))
