@@ -190,7 +190,7 @@ def test_a_mismatching_weights_file_is_one_line_naming_the_key(tmp_path, monkeyp
     (lambda s: s | {"layer5.0.conv1.weight": torch.randn(1)}, r"layer5\.0\.conv1\.weight has no counterpart"),
     (lambda s: {k: v for k, v in s.items() if k != "layer3.1.bn2.running_var"},
      r"has no tensor for stages\.5\.bn2\.running_var"),
-    (lambda s: {"fc.weight": s["fc.weight"]}, r"has no tensor for stages\.0\.conv1\.weight"),
+    (lambda s: {"fc.weight": s["fc.weight"]}, r"has no tensor for stem\.0\.weight"),
 ])
 def test_a_weights_file_with_other_layers_is_refused(tmp_path, r18, edit, message):
     model = build_model(load_config(None, RESNET18).model, (3, 8, 8), 10)
