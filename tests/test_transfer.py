@@ -115,7 +115,7 @@ def test_the_head_and_the_backbone_learn_at_their_own_rates(ae_run):
 def test_a_strategy_needs_weights_and_a_model_with_a_head(ae_run):
     with pytest.raises(ConfigError, match="has no weights to start from"):
         prepare_start(load_config(None, [*CONV, *QUICK, "transfer.strategy=features"]))
-    with pytest.raises(ConfigError, match="transfer.stages=3 but this model's backbone has 2 stages"):
+    with pytest.raises(ConfigError, match=r"transfer\.stages=3 but this model's backbone has 2 stages"):
         prepare_start(load_config(None, [*CONV, *QUICK, f"train.init_from={ae_run}", "transfer.strategy=partial",
                                          "transfer.stages=3"]))
 
@@ -179,7 +179,7 @@ def r18() -> dict[str, torch.Tensor]:
 
 def test_a_mismatching_weights_file_is_one_line_naming_the_key(tmp_path, monkeypatch, capsys, r18):
     torch.save(r18 | {"layer1.0.conv1.weight": torch.randn(64, 64, 1, 1)}, tmp_path / "bad.pth")
-    code, out, err = main_in_process(monkeypatch, capsys, "run", *RESNET18, f"transfer.weights={tmp_path / 'bad.pth'}",
+    code, _, err = main_in_process(monkeypatch, capsys, "run", *RESNET18, f"transfer.weights={tmp_path / 'bad.pth'}",
                                      "--out", str(tmp_path / "runs"))
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert re.search(r"layer1\.0\.conv1\.weight is \(64, 64, 1, 1\) there, \(64, 64, 3, 3\) here", err)
@@ -201,7 +201,7 @@ def test_a_weights_file_with_other_layers_is_refused(tmp_path, r18, edit, messag
 
 # ------------------------------------------------------------------ the study
 def test_the_transfer_study_compares_the_strategies(tmp_path, monkeypatch, capsys):
-    code, out, err = main_in_process(
+    code, _, err = main_in_process(
         monkeypatch, capsys, "study", "transfer", "data.name=digits", "data.subset=100", "model.filters=[4,8]",
         "model.hidden=[8]", "train.epochs=1", "diagnose.enabled=false", "train.quiet=true",
         "--variants", "scratch,features", "--out", str(tmp_path))
@@ -210,7 +210,8 @@ def test_the_transfer_study_compares_the_strategies(tmp_path, monkeypatch, capsy
     source = read_json(study / "source" / "summary.json")
     assert source["task"] == "autoencoder" and source["epochs_completed"] == 4
     table = (study / "summary.md").read_text()
-    assert "| scratch |" in table and "| features |" in table and f"train.init_from={(study / 'source').resolve()}" in table
+    assert "| scratch |" in table and "| features |" in table
+    assert f"train.init_from={(study / 'source').resolve()}" in table
     assert (study / "curves.png").is_file()
     assert "tensors taken" not in (study / "scratch-seed0" / "train.log").read_text()
     assert "transfer.strategy=features" in (study / "features-seed0" / "train.log").read_text()

@@ -115,8 +115,7 @@ class CharLMTaskOptions(Section):
 
 
 class AutoencoderOptions(Section):
-    """Images → the same images through a conv encoder (model.name's, so its weights transfer) and a mirrored
-    decoder; mse or bce_with_logits on pixels scaled to [0, 1]; PSNR; plots/reconstructions.png."""
+    """Images → the same images: model.name's conv encoder (its weights transfer) and a mirrored decoder; PSNR."""
 
     name: Literal["autoencoder"] = "autoencoder"
     show: int = Field(default=8, gt=0, le=32, description="test images drawn in plots/reconstructions.png")
