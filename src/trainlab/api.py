@@ -21,7 +21,7 @@ from trainlab.diagnose import Diagnosis
 from trainlab.engine import Task, Trainer, load_checkpoint, load_weights
 from trainlab.engine.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from trainlab.engine.device import describe_device, resolve_device, seed_everything, versions
-from trainlab.engine.init_from import init_weights, loads_whole, source_run, take_backbone
+from trainlab.engine.init_from import init_weights, loads_whole, run_task, source_run, take_backbone
 from trainlab.errors import ConfigError
 from trainlab.evaluation import evaluate
 from trainlab.models import count_params
@@ -88,6 +88,8 @@ def prepare_start(cfg: Config, fresh: bool = True) -> Start:
     and a `fresh` model takes its best weights (a resumed one takes its own checkpoint's next)."""
     check_sources(cfg)
     source = source_run(cfg)
+    if source is not None:
+        check_source_task(cfg, source)
     task = prepare_task(cfg, source if source is not None and loads_whole(cfg, source) else None)
     task.monitored(cfg.train.early_stop.metric)  # an unknown metric is refused before a run directory is made
     model = task.build_model()
@@ -109,6 +111,15 @@ def check_sources(cfg: Config) -> None:
     if cfg.transfer.strategy is not None and not given:
         raise ConfigError(f"transfer.strategy={cfg.transfer.strategy} has no weights to start from",
                           "set train.init_from=RUN_DIR or transfer.weights=FILE")
+
+
+def check_source_task(cfg: Config, run: RunDir) -> None:
+    """A run of another task starts this one only when both tasks are of one transfer group."""
+    theirs, ours = run_task(run), cfg.task.name
+    group = TASKS.get(ours).transfer_group
+    if theirs != ours and (group is None or theirs not in TASKS or TASKS.get(theirs).transfer_group != group):
+        raise ConfigError(f"train.init_from run {run.path.name} is a {theirs} run, this one is {ours}",
+                          "start from a run of the same task" + (f" or of another {group} task" if group else ""))
 
 
 def pretrained(model: nn.Module, cfg: Config) -> str | None:
