@@ -228,3 +228,18 @@ def test_each_task_through_run_eval_and_compare(cli, tmp_path, monkeypatch, caps
     assert code == 2 and "regression run" in err
     code, out, _ = main_in_process(monkeypatch, capsys, "compare", *(f"runs/{n}" for n in CLI_RUNS))
     assert code == 0 and all(k in out for k in ("test_auc", "test_rmse", "test_nll", "test_colour_acc"))
+
+
+def test_binary_trains_on_a_csv_column_of_zeros_and_ones(tmp_path):
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=200), rng.normal(size=200)
+    rows = [f"{x:.4f},{y:.4f},{int(x + y > 0)},{x * y:.4f}" for x, y in zip(a, b, strict=True)]
+    (tmp_path / "f.csv").write_text("a,b,yes,prod\n" + "\n".join(rows) + "\n")
+    csv = ["data.name=csv", f"data.path={tmp_path / 'f.csv'}"]
+    t = task("task=binary", *csv, "data.target=yes")
+    assert t.classes == ["yes=0", "yes=1"] and t.splits["train"].y.dtype == torch.float32
+    assert set(t.splits["train"].y.tolist()) == {0.0, 1.0}
+    m = t.summarize(t.sums(frozen_mlp(t), "test"))
+    assert 0 <= m["acc"] <= 1 and 0 <= m["auc"] <= 1
+    with pytest.raises(ConfigError, match=r"one target column of 0/1 values.*use task=regression"):
+        task("task=binary", *csv, "data.target=prod")

@@ -86,3 +86,12 @@ def test_config_choices_match_the_registries():
     assert _literal(DataConfig, "name") == set(DATASETS.names()) | {"math", "text"}
     tags = {cls.model_fields["name"].default for cls in get_args(get_args(ModelOptions)[0])}
     assert tags == set(MODELS.names())
+
+
+def test_yes_no_on_off_stay_strings_and_only_true_false_are_booleans(tmp_path):
+    """YAML 1.2 booleans in files and overrides: a CSV column named `yes` is a name, not True."""
+    cfg = load_config(None, ["data.target=yes", "train.quiet=true", "diagnose.enabled=False"])
+    assert cfg.data.target == "yes" and cfg.train.quiet is True and cfg.diagnose.enabled is False
+    path = tmp_path / "c.yaml"
+    path.write_text("data:\n  target: [no, off, y]\n")
+    assert load_config(path).data.target == ["no", "off", "y"]

@@ -177,3 +177,35 @@ def test_study_command_writes_its_figures(study):
         assert (path / name).stat().st_size > 1000, name
     summary = (path / "summary.md").read_text()
     assert "![curves](curves.png)" in summary and "![gradient flow](gradflow.png)" in summary
+
+
+# ------------------------------------------------------------------------------------- the MVA exercises
+@pytest.mark.parametrize("variant", list(STUDIES.get("mva").variants))
+def test_mva_config_files_match_the_study(variant):
+    study = STUDIES.get("mva")
+    expected = load_config(None, [*study.overrides(variant), *(["data.name=fashion-mnist"] if variant ==
+                                                                "ex2_convnet" else [])])
+    assert load_config(CONFIGS.parent / "mva" / f"{variant}.yaml") == expected
+
+
+def test_mva_study_sets_each_exercise_beside_the_report(tmp_path):
+    """Every exercise on a tiny budget: the reference table holds each variant's own test figures, and the
+    summary links the task figures (decision boundaries of the 2-D classifiers, the Gaussian head's bands)."""
+    study = STUDIES.get("mva")
+    result = run_study(study, [0], out=tmp_path, overrides=["data.subset=150", "train.epochs=1",
+                                                                         "diagnose.enabled=false"])
+    assert result.status == "completed" and [r["variant"] for r in result.rows] == list(study.variants)
+    cited = {(r["variant"], ref["metric"]): ref for r in result.rows for ref in r["references"]}
+    assert set(cited) == {(ref.variant, ref.metric) for ref in study.references}
+    summary = (tmp_path / "mva/summary.md").read_text()
+    for (variant, metric), ref in cited.items():
+        ours = json.loads((tmp_path / f"mva/{variant}-seed0/summary.json").read_text())[metric]
+        assert ref["ours"]["values"] == [ours]
+        assert f"| {variant} | " in summary and f"| {metric} | {fmt(ref['ours'])} | {ref['reference']:.4f} |" in summary
+    tasks = {r["variant"]: load_config(tmp_path / f"mva/{r['variant']}-seed0/config.yaml").task.name
+             for r in result.rows}
+    assert tasks["ex1_bce"] == "binary" and tasks["ex3_multitask"] == "multitask"
+    assert tasks["ex4_gaussian_nll"] == "gaussian_nll"
+    for figure in ("ex1_linear-seed0/plots/decision_boundary.png", "ex4_gaussian_nll-seed0/plots/bands.png",
+                   "ex3_multitask-seed0/plots/confusion_colour.png"):
+        assert f"]({figure})" in summary and (tmp_path / "mva" / figure).stat().st_size > 1000

@@ -111,10 +111,15 @@ def study(
     """Run a named study (variants × seeds) and write its comparison; finished runs are reused."""
     from trainlab.studies import STUDIES, run_study
     from trainlab.studies.aggregate import fmt
-    from trainlab.studies.runner import COLUMNS
+    from trainlab.studies.runner import COLUMNS, REFERENCE_HEAD, reference_cells
 
     chosen = [v.strip() for v in variants.split(",")] if variants else None
     result = run_study(STUDIES.get(name), list(range(seeds)), out, args or [], chosen, console)
+    if cited := [cells for row in result.rows for cells in reference_cells(row)]:
+        reference = Table(*REFERENCE_HEAD, title=f"{name}: against the published figures")
+        for cells in cited:
+            reference.add_row(*cells)
+        console.print(reference)
     table = Table("variant", *(title for title, _, _ in COLUMNS), "doctor", title=name)
     for row in result.rows:
         table.add_row(row["variant"], *(fmt(row["stats"][k], spec) for _, k, spec in COLUMNS),

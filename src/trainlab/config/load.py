@@ -10,6 +10,7 @@ from typing import Any, get_args
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from trainlab import yamlfile
 from trainlab.config.legacy import migrate
 from trainlab.config.models import ModelOptions
 from trainlab.config.schema import Config
@@ -33,7 +34,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {path} not found", "check the path")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yamlfile.safe_load(path.read_text())
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
@@ -53,7 +54,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         if not sep or not key:
             raise ConfigError(f"override {item!r} is not key=value", "write e.g. optim.lr=0.01")
         try:
-            value = yaml.safe_load(text) if text else None
+            value = yamlfile.safe_load(text) if text else None
         except yaml.YAMLError:
             value = text
         parts = key.split(".")

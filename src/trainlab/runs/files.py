@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from trainlab import yamlfile
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temp file in the same directory, fsync, then rename over `path`."""
@@ -41,7 +43,7 @@ def write_yaml(path: Path, obj: Mapping[str, Any]) -> None:
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(Path(path).read_text()) or {}
+    return yamlfile.safe_load(Path(path).read_text()) or {}
 
 
 class MetricsCSV:

@@ -33,6 +33,7 @@ COLUMNS = (
     ("train time s", "wall_time_s", ".0f"),
 )
 CURVES = ("train_loss", "train_acc", "val_acc")
+TASK_FIGURES = ("decision_boundary.png", "bands.png", "confusion*.png")  # linked per variant (its first seed)
 INIT_FROM = "train.init_from="
 
 
@@ -58,14 +59,16 @@ def run_study(study: Study, seeds: Sequence[int], out: Path | str = "runs", over
     start = source_run(study, path, tuple(overrides), console)
     overrides = [o for o in overrides if not (study.source and o.startswith(INIT_FROM))]  # the caller's is `start`
     results: dict[str, SeedsResult] = {}
-    data = ""
+    datasets: dict[str, str] = {}
     for v in chosen:
         cfg = load_config(None, study.overrides(v, tuple(overrides), start))
-        data = cfg.data.name
+        datasets[v] = cfg.data.name
         results[v] = run_seeds(cfg, seeds, name=v, out=path, console=console, reuse=True)
         if results[v].status == "interrupted":  # write the comparison so far; a rerun reuses what completed
             break
-    rows = [variant_row(v, r) for v, r in results.items()]
+    rows = [variant_row(v, r) | {"data": datasets[v], "references": reference_rows(study, v, r)}
+            for v, r in results.items()]
+    data = ", ".join(dict.fromkeys(datasets.values()))
     write_json(path / "study.json", {"study": study.name, "data": data, "seeds": list(seeds),
                                      "overrides": list(overrides), "start": list(start), "rows": rows})
     write_markdown(path / "summary.md", study, rows, data, seeds, [*start, *overrides])
@@ -91,7 +94,7 @@ def source_run(study: Study, path: Path, overrides: tuple[str, ...], console: Co
     result = finished(path / "source", cfg) or api.run(cfg, name="source", out=path, overwrite=True, console=console)
     if result.status != "completed":
         raise UserError(f"the source run of study {study.name} ended {result.status}",
-                          "rerun the study (it is retrained), or pass train.init_from=RUN_DIR")
+                        "rerun the study (it is retrained), or pass train.init_from=RUN_DIR")
     return (f"{INIT_FROM}{Path(result.run_dir).resolve()}",)
 
 
@@ -104,8 +107,23 @@ def variant_row(variant: str, result: SeedsResult) -> dict[str, Any]:
     stats["final_train_acc"] = mean_std(finals) if finals else None
     stats["epochs_to_90"] = mean_std(to_90) if to_90 else None
     doctor = sorted({f["rule"] for run in result.runs for f in run.summary.get("doctor", [])})
-    return {"variant": variant, "seeds": len(result.runs), "status": result.status,
+    return {"variant": variant, "seeds": len(result.runs), "status": result.status, "run": result.runs[0].run_dir.name,
             "stats": {key: stats.get(key) for _, key, _ in COLUMNS}, "doctor": doctor}
+
+
+def reference_rows(study: Study, variant: str, result: SeedsResult) -> list[dict[str, Any]]:
+    """The variant's own value of each metric a published figure is given for, beside that figure."""
+    return [{"metric": ref.metric, "ours": result.metrics.get(ref.metric), "reference": ref.value, "note": ref.note}
+            for ref in study.references if ref.variant == variant]
+
+
+REFERENCE_HEAD = ["variant", "data", "metric", "trainlab", "reference", "what differs"]
+
+
+def reference_cells(row: dict[str, Any]) -> list[list[str]]:
+    """Table cells of a row's published figures: one line per metric."""
+    return [[row["variant"], row["data"], ref["metric"], fmt(ref["ours"]), f"{ref['reference']:.4f}", ref["note"]]
+            for ref in row["references"]]
 
 
 def write_markdown(path: Path, study: Study, rows: list[dict[str, Any]], data: str, seeds: Sequence[int],
@@ -115,11 +133,19 @@ def write_markdown(path: Path, study: Study, rows: list[dict[str, Any]], data: s
         f"# Study {study.name}", "", study.description, "",
         f"- data: {data}; seeds: {', '.join(map(str, seeds))}; written {time.strftime('%Y-%m-%d %H:%M')}",
         f"- overrides: {' '.join(overrides) or '(none)'}", "",
-        "| " + " | ".join(head) + " |", "|" + "---|" * len(head),
     ]
+    cited = [cells for row in rows for cells in reference_cells(row)]
+    if cited:
+        lines += ["Against the published figures (mean ± std over seeds):", "",
+                  "| " + " | ".join(REFERENCE_HEAD) + " |", "|" + "---|" * len(REFERENCE_HEAD),
+                  *("| " + " | ".join(cells) + " |" for cells in cited), "", "Every variant:", ""]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         cells = [fmt(row["stats"][key], spec) for _, key, spec in COLUMNS]
         status = "" if row["status"] == "completed" else f" ({row['status']})"
         lines.append(f"| {row['variant']}{status} | " + " | ".join(cells) + f" | {', '.join(row['doctor']) or '–'} |")
     lines += ["", "![curves](curves.png)", "", "![gradient flow](gradflow.png)", ""]
-    path.write_text("\n".join(lines))
+    for row in rows:
+        figures = sorted(f for pattern in TASK_FIGURES for f in (path.parent / row["run"] / "plots").glob(pattern))
+        lines += [f"![{row['variant']}: {f.stem}]({f.relative_to(path.parent).as_posix()})" for f in figures]
+    path.write_text("\n".join(lines) + "\n")

@@ -9,12 +9,24 @@ from trainlab.registry import Registry
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A published figure a variant is compared with: the summary metric, its value there, and what differs."""
+
+    variant: str
+    metric: str  # a summary.json field, e.g. test_acc or test_nll
+    value: float
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Study:
     name: str
     description: str
     base: tuple[str, ...]  # overrides every variant shares
     variants: dict[str, tuple[str, ...]]  # variant → its own overrides
-    data: Callable[[], str] = field(default=lambda: "digits")  # picks data.name when the study runs
+    # picks data.name when the study runs (a variant that names its own data wins)
+    data: Callable[[], str] = field(default=lambda: "digits")
+    references: tuple[Reference, ...] = ()  # published figures to set beside the variants' own
     # overrides of a run trained first (out/<study>/source, reused when complete) that every variant starts
     # from (train.init_from); on top of the base and the caller's overrides; none: no such run
     source: tuple[str, ...] = ()

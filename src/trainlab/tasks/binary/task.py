@@ -27,19 +27,32 @@ from trainlab.tasks.registry import TASKS
 
 @TASKS.register("binary")
 class BinaryTask(ArrayTask):
+    """Class labels of two classes, or one real target column of 0/1 values (a CSV's yes/no column)."""
+
+    target_kinds = ("class", "real")
     metrics = ("loss", "acc", "auc")
     monitor = "acc"
     losses = ("bce_with_logits",)
 
     def setup(self) -> None:
-        if self.data.num_classes != 2:
-            raise ConfigError(f"task binary needs two classes; data.name={self.cfg.data.name} has "
-                              f"{self.data.num_classes}", "use task=classification (or data.toy.classes=2)")
+        data, name = self.data, self.cfg.data.name
+        if data.target_kind == "real":
+            values = np.unique(np.concatenate([data.y_train.reshape(-1), data.y_test.reshape(-1)]))
+            if len(data.targets) != 1 or not set(values.tolist()) <= {0.0, 1.0}:
+                raise ConfigError(f"task binary needs one target column of 0/1 values; data.name={name} has "
+                                  f"{len(data.targets)} column(s) with values like {values[:4].tolist()}",
+                                  "use task=regression for real values (or data.target=<a 0/1 column>)")
+            self.classes = [f"{data.targets[0]}=0", f"{data.targets[0]}=1"]
+        elif data.num_classes != 2:
+            raise ConfigError(f"task binary needs two classes; data.name={name} has {data.num_classes}",
+                              "use task=classification (or data.toy.classes=2)")
+        else:
+            self.classes = data.classes
         self.loss_fn = build_loss(self.cfg.loss, self.loss_name())
         self.threshold = self.cfg.task.threshold
 
     def encode(self, y: np.ndarray) -> np.ndarray:
-        return y.astype(np.float32)
+        return y.reshape(len(y)).astype(np.float32)
 
     @property
     def num_outputs(self) -> int:
@@ -70,9 +83,9 @@ class BinaryTask(ArrayTask):
 
     def final_report(self, model: nn.Module, run_dir: RunDir, test: Stats) -> dict[str, Any]:
         """plots/confusion.png at the threshold; plots/decision_boundary.png for 2-D inputs."""
-        plot_confusion(_confusion(test), self.data.classes, run_dir.plots / "confusion.png",
+        plot_confusion(_confusion(test), self.classes, run_dir.plots / "confusion.png",
                        title=f"{run_dir.path.name}: test, threshold {self.threshold:g}")
-        self.plot_boundary(model, run_dir, self.data.classes)
+        self.plot_boundary(model, run_dir, self.classes)
         return {}
 
     def evaluate(self, members: Sequence[Member], split: str, checkpoint: str,
@@ -84,7 +97,7 @@ class BinaryTask(ArrayTask):
         report = ClassificationReport(
             lines=[f"{member.name} [{split}, {checkpoint}]: loss {m['loss']:.4f}  acc {m['acc']:.4f} "
                    f"(threshold {self.threshold:g})  auc {m['auc']:.4f}"],
-            metrics=m, split=split, classes=self.data.classes, loss=m["loss"], acc=m["acc"],
+            metrics=m, split=split, classes=self.classes, loss=m["loss"], acc=m["acc"],
             confusion=_confusion(sums))
         report.tables = class_tables(report)
         self.predictions_file(member.model, split, options, report)
