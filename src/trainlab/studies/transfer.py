@@ -3,8 +3,8 @@
 The source is an autoencoder trained first on all of the dataset's training images (no labels); each variant
 starts a classifier with the same conv encoder from it (`train.init_from`) on `data.subset` labelled examples.
 Pass `train.init_from=RUN_DIR` to start from another run instead (e.g. a classifier trained on other classes);
-any override (data.name, model.*, train.epochs) applies to the source and the variants alike, except data.subset,
-which the source ignores.
+any override (data.name, model.*) applies to the source and the variants alike, except what the source sets
+itself (its task, all the training images, 4 epochs, batch 128).
 """
 
 from __future__ import annotations
