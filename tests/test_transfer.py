@@ -215,3 +215,16 @@ def test_the_transfer_study_compares_the_strategies(tmp_path, monkeypatch, capsy
     assert (study / "curves.png").is_file()
     assert "tensors taken" not in (study / "scratch-seed0" / "train.log").read_text()
     assert "transfer.strategy=features" in (study / "features-seed0" / "train.log").read_text()
+
+
+def test_a_resumed_transfer_run_ends_bit_for_bit(ae_run, tmp_path):
+    from test_tasks import StopAfter
+
+    cfg = load_config(None, [*CONV, *QUICK, "train.epochs=2", f"train.init_from={ae_run}", "transfer.strategy=partial",
+                             "transfer.backbone_lr=0.01"])
+    whole = trainlab.run(cfg, name="whole", out=tmp_path)
+    cut = trainlab.run(cfg, name="cut", out=tmp_path, callbacks=(StopAfter(1),))
+    resumed = trainlab.resume(cut.run_dir)  # frozen stages and two parameter groups again, weights from last.pt
+    a, b = (torch.load(r / "checkpoints" / "last.pt", weights_only=True)["model"]
+            for r in (whole.run_dir, resumed.run_dir))
+    assert resumed.status == "completed" and all(torch.equal(a[k], b[k]) for k in a)
