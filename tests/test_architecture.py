@@ -24,6 +24,7 @@ RULES = {
     "trainlab.tasks": ["trainlab.api", "trainlab.cli", "trainlab.evaluation", "trainlab.sample", "trainlab.studies"],
     "trainlab.scratch": ["torch"],
     "trainlab.cli": ["torch", "trainlab.tasks", "trainlab.scratch"],
+    "trainlab.report.html": ["torch", "trainlab.engine", "trainlab.tasks"],
 }
 
 

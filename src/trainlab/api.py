@@ -18,7 +18,7 @@ from torch import nn
 
 from trainlab.config import Config, config_to_dict, validate
 from trainlab.diagnose import Diagnosis
-from trainlab.engine import Task, Trainer, load_checkpoint, load_weights
+from trainlab.engine import Task, Trainer, distributed, load_checkpoint, load_weights
 from trainlab.engine.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from trainlab.engine.device import describe_device, resolve_device, seed_everything, versions
 from trainlab.engine.init_from import init_weights, loads_whole, run_task, source_run, take_backbone
@@ -30,7 +30,7 @@ from trainlab.models.resnet import ResNet
 from trainlab.models.transfer import apply_strategy
 from trainlab.report import plot_curves
 from trainlab.runs import MetricsCSV, RunDir, RunLock, read_yaml, write_json, write_yaml
-from trainlab.runs.log import log_to
+from trainlab.runs.log import log_to, warnings_to
 from trainlab.runs.summary import best_row
 from trainlab.tasks import TASKS
 
@@ -42,6 +42,7 @@ class RunResult:
     run_dir: Path
     status: str
     summary: dict[str, Any]
+    rank: int = 0  # under torchrun: the process's rank (rank 0 alone writes the run directory)
 
     @property
     def test_acc(self) -> float | None:
@@ -59,7 +60,10 @@ def run(cfg: Config, name: str | None = None, out: Path | str = "runs", overwrit
         raise ConfigError(f"train.seeds={cfg.train.seeds} asks for one run per seed",
                           "use trainlab.studies.run_seeds(cfg, cfg.train.seeds) or `trainlab run`")
     start = prepare_start(cfg)  # data and weight problems surface before anything on disk is touched
-    run_dir = RunDir.create(Path(out) / (name or default_name(cfg)), overwrite=overwrite)
+    path = Path(out) / (name or default_name(cfg))
+    if not distributed.is_main():  # ── DDP: rank 0 alone makes and writes the run directory
+        return _train_share(cfg, RunDir(path.resolve()), None, start)
+    run_dir = RunDir.create(path, overwrite=overwrite)
     write_yaml(run_dir.config, config_to_dict(cfg))
     return _train(cfg, run_dir, resume_from=None, console=console, extra_callbacks=callbacks, start=start)
 
@@ -70,8 +74,10 @@ def resume(path: Path | str, console: Console | None = None) -> RunResult:
     cfg = validate(read_yaml(run_dir.config))
     last = run_dir.checkpoint("last")
     state = load_checkpoint(last) if last.is_file() else None
-    return _train(cfg, run_dir, resume_from=state, console=console, extra_callbacks=(),
-                  start=prepare_start(cfg, fresh=state is None))
+    start = prepare_start(cfg, fresh=state is None)
+    if not distributed.is_main():  # ── DDP: every rank reads the checkpoint, rank 0 alone writes
+        return _train_share(cfg, run_dir, state, start)
+    return _train(cfg, run_dir, resume_from=state, console=console, extra_callbacks=(), start=start)
 
 
 @dataclass
@@ -136,7 +142,8 @@ def pretrained(model: nn.Module, cfg: Config) -> str | None:
 def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, console: Console | None,
            extra_callbacks: tuple[Callback, ...], start: Start) -> RunResult:
     console = console or Console()
-    with RunLock(run_dir.path), log_to(log, run_dir.log, _console_handler(console)):
+    with (RunLock(run_dir.path), log_to(log, run_dir.log, _console_handler(console)),
+          distributed.failure_stops_all()):
         trainer, diagnosis = build_trainer(cfg, run_dir, console, extra_callbacks, start)
         model, device = trainer.module, trainer.device
         if resume_from is not None:
@@ -154,6 +161,7 @@ def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, con
         }
         write_json(run_dir.summary, summary)
         status = trainer.fit()
+        distributed.shutdown()  # ── DDP: the ranks' last collective is behind them (the test pass is rank 0's alone)
         summary |= _finish(trainer, run_dir, status)
         if diagnosis is not None:
             summary |= diagnosis.report(trainer)
@@ -161,13 +169,28 @@ def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, con
     return RunResult(run_dir.path, status, summary)
 
 
+def _train_share(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, start: Start) -> RunResult:
+    """A DDP rank other than 0: trains its share of every batch in step with the others and writes nothing (no
+    callbacks: they write files); its warnings and errors go to stderr, marked with its rank."""
+    rank = distributed.rank()
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(f"[rank {rank}] %(levelname)s %(message)s"))
+    with warnings_to(log, handler), distributed.failure_stops_all():
+        trainer = Trainer(cfg, start.task, start.model, run_dir, start.task.device)
+        if resume_from is not None:
+            trainer.restore(resume_from)
+        status = trainer.fit()
+    distributed.shutdown()
+    return RunResult(run_dir.path, status, {"status": status}, rank)
+
+
 def prepare_task(cfg: Config, source: RunDir | None = None) -> Task:
-    """Threads, seeds, device, then the task with its data loaded (the model comes next), sized as the finished
-    run `source` when given."""
+    """Threads, seeds, device (under torchrun: this rank's, in the process group), then the task with its data
+    loaded (the model comes next), sized as the finished run `source` when given."""
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     seed_everything(cfg.train.seed, cfg.train.deterministic)
-    task_cls, device = TASKS.get(cfg.task.name), resolve_device(cfg.train.device)
+    task_cls, device = TASKS.get(cfg.task.name), distributed.setup(cfg.train, resolve_device(cfg.train.device))
     return task_cls(cfg, device) if source is None else task_cls.for_run(source, cfg, device)
 
 
@@ -201,7 +224,7 @@ def _finish(trainer: Trainer, run_dir: RunDir, status: str) -> dict[str, Any]:
     best = run_dir.checkpoint("best")
     if status in ("completed", "early_stopped") and best.is_file() and trainer.task.has_split("test"):
         load_weights(trainer.module, best, trainer.device)
-        test = trainer.eval_sums("test")
+        test = trainer.eval_sums("test", alone=True)  # rank 0 alone under DDP: the others have finished
         out |= {f"test_{k}": v for k, v in trainer.task.summarize(test).items()}
         out |= trainer.task.final_report(trainer.module, run_dir, test)
         log.info("test: %s", "  ".join(f"{k} {v:.4f}" for k, v in out.items() if k.startswith("test_")))

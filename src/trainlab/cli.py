@@ -38,8 +38,8 @@ def _lazy_group(module: str) -> type[TyperGroup]:
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train, evaluate, diagnose and compare deep-learning experiments.")
-app.add_typer(typer.Typer(no_args_is_help=True), name="data", cls=_lazy_group("trainlab.data.math.cli"),
-              help="Generate datasets (`trainlab data math --out DIR`).")
+app.add_typer(typer.Typer(no_args_is_help=True), name="data", cls=_lazy_group("trainlab.data.cli"),
+              help="Generate or clean datasets (`trainlab data math --out DIR`, `trainlab data images SRC --out DIR`).")
 app.add_typer(typer.Typer(no_args_is_help=True), name="scratch", cls=_lazy_group("trainlab.scratch.cli"),
               help="The from-scratch NumPy engine (`trainlab scratch run`).")
 # Piped output (a log, a file) is not cut to 80 columns: wide tables such as an ensemble's keep their figures.
@@ -77,6 +77,9 @@ def run(
     path, overrides = _split_args(args)
     cfg = load_config(path, [*overrides, *([f"train.seeds={list(range(seeds))}"] if seeds else [])])
     if cfg.train.seeds:
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise UserError("train.seeds runs several runs, one after another; under torchrun each launch trains one",
+                            "launch torchrun once per seed (train.seed=…)")
         _report_seeds(cfg, name, out, overwrite)
         return
     result = api.run(cfg, name=name, out=out, overwrite=overwrite, console=console)
@@ -145,10 +148,11 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="run directory to contin
 
 def _report(result: object) -> None:
     s = result.summary  # type: ignore[attr-defined]
-    console.print(f"run directory: {result.run_dir}")  # type: ignore[attr-defined]
-    key = "test_" + str(s.get("monitor", "val_acc")).partition("_")[2]  # the test value of the watched metric
-    value = s.get(key)
-    console.print(f"status: {s['status']}" + (f"  {key}: {value:.4f}" if isinstance(value, float) else ""))
+    if result.rank == 0:  # type: ignore[attr-defined]  # under torchrun, rank 0 speaks for the run
+        console.print(f"run directory: {result.run_dir}")  # type: ignore[attr-defined]
+        key = "test_" + str(s.get("monitor", "val_acc")).partition("_")[2]  # the test value of the watched metric
+        value = s.get(key)
+        console.print(f"status: {s['status']}" + (f"  {key}: {value:.4f}" if isinstance(value, float) else ""))
     _exit_for(s["status"])
 
 
@@ -159,15 +163,19 @@ def eval_(
     checkpoint: Annotated[str, typer.Option(help="best or last")] = "best",
     predictions: Annotated[Path | None, typer.Option(help="write an id,label CSV here (classification)")] = None,
     beam: Annotated[int | None, typer.Option(min=1, help="beam width (seq2seq; default: task.decode.beam)")] = None,
+    tta: Annotated[str | None, typer.Option(
+        help="test-time augmentation, comma-separated views: flip, crop (classification of images)")] = None,
 ) -> None:
     """Score a run with its task's metrics; several runs = an ensemble.
 
     Classification: loss, accuracy, per-class precision/recall/F1 and the confusion matrix. seq2seq: exact
     match per module (greedy or --beam). char_lm: perplexity. An ensemble averages the probabilities of its
-    members (seq2seq: of every next character)."""
+    members (seq2seq: of every next character). --tta flip,crop also scores the mean probabilities over the
+    image, its mirror and its shifts by the run's crop padding (1 px when it had none), beside the plain figure."""
     from trainlab.evaluation import evaluate
 
-    report = evaluate(run_dirs, split, checkpoint, beam=beam, predictions=predictions)
+    views = None if tta is None else [v.strip() for v in tta.split(",") if v.strip()]
+    report = evaluate(run_dirs, split, checkpoint, beam=beam, predictions=predictions, tta=views)
     for line in report.lines:
         console.print(line, markup=False)
     for t in report.tables:
@@ -193,6 +201,30 @@ def sample(
     typer.echo(generate(run_dir, prompt, length, temperature, checkpoint, seed, beam))
 
 
+@app.command("lr-find")
+def lr_find(
+    args: Args = None,
+    start: Annotated[float, typer.Option(help="first learning rate of the ramp")] = 1e-7,
+    end: Annotated[float, typer.Option(help="last learning rate of the ramp")] = 10.0,
+    steps: Annotated[int, typer.Option(help="optimizer steps from --start to --end (exponential ramp)")] = 100,
+    diverge: Annotated[float, typer.Option(help="stop once the smoothed loss exceeds this many times its best")] = 4.0,
+    smooth: Annotated[float, typer.Option(help="factor of the loss's exponential moving average (0 = raw)")] = 0.9,
+    out: Annotated[Path | None, typer.Option(help="a new folder for the results (default: runs/lr-find-…)")] = None,
+) -> None:
+    """Learning-rate range test (Smith): the rate grows exponentially, step by step, on the config's task and
+    model; writes lr_find.png, lr_find.csv and lr_find.json and prints the suggested rate (steepest descent of the
+    smoothed loss, or its minimum / 10 when that comes at the first steps). Writes no run directory."""
+    from trainlab.config import load_config
+    from trainlab.lr_find import lr_find as range_test
+
+    path, overrides = _split_args(args)
+    r = range_test(load_config(path, overrides), start, end, steps, out, diverge, smooth)
+    stop = f"stopped at lr {r.lrs[-1]:.3g}: the loss diverged" if r.diverged else f"ramp ended at lr {r.lrs[-1]:.3g}"
+    console.print(f"{len(r.lrs)} steps, {stop}; lowest smoothed loss {min(r.smoothed):.4g} at lr {r.min_lr:.3g}")
+    console.print(f"suggested lr: {r.suggestion:.3g} ({r.method})")
+    console.print(f"plot: {r.out / 'lr_find.png'}")
+
+
 @app.command()
 def compare(run_dirs: Annotated[list[Path], typer.Argument(help="run directories")]) -> None:
     """One table of the runs' differing config values and results."""
@@ -208,6 +240,18 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="run directories
         for row in rows:
             table.add_row(*[_fmt(v) for v in row])
     console.print(table)
+
+
+@app.command()
+def report(
+    paths: Annotated[list[Path], typer.Argument(help="run directories and sweep directories (runs/ + results.csv)")],
+    out: Annotated[Path, typer.Option(help="the HTML file written")] = Path("report.html"),
+) -> None:
+    """One self-contained HTML page (figures inlined): the comparison table, the config differences, the curves
+    overlaid, each run's confusion matrix and diagnosis figures, each sweep's results and plots."""
+    from trainlab.report.html import write_report
+
+    console.print(f"report: {write_report(paths, out)}")
 
 
 @app.command("config")

@@ -7,6 +7,7 @@ member's weights and hands them to `Task.evaluate`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,8 @@ def load_model(task: Task, run: RunDir, cfg: Config, checkpoint: str, device: to
 
 
 def evaluate(run_dirs: list[Path | str], split: str = "test", checkpoint: str = "best", device: str = "auto",
-             beam: int | None = None, predictions: Path | None = None) -> EvalReport:
+             beam: int | None = None, predictions: Path | None = None,
+             tta: Sequence[str] | None = None) -> EvalReport:
     """The task's report of one run, or of an ensemble of several (the task averages their probabilities).
     Torch and the tasks are imported once the inputs passed the cheap checks: a bad path or checkpoint file is
     refused in a fraction of a second."""
@@ -64,7 +66,7 @@ def evaluate(run_dirs: list[Path | str], split: str = "test", checkpoint: str = 
     if len(opened) > 1 and not task_cls.ensembles:
         covered = ", ".join(n for n in TASKS.names() if TASKS.get(n).ensembles)
         raise UserError(f"ensembles cover {covered} runs, not {name}", f"evaluate {name} runs one at a time")
-    options = EvalOptions(beam=beam, predictions=predictions)
+    options = EvalOptions(beam=beam, predictions=predictions, tta=tuple(tta) if tta is not None else None)
     for option in options.given():
         if option not in task_cls.eval_options:
             raise UserError(f"--{option} does not apply to {name} runs", f"leave out --{option}")

@@ -16,6 +16,12 @@ class AugmentConfig(Section):
     crop_padding: int = Field(default=0, ge=0, description="random crop after zero-padding by N px (0 = off)")
     flip: bool = Field(default=False, description="random horizontal flip")
     cutout: int = Field(default=0, ge=0, description="zero a random NxN square (0 = off)")
+    resized_crop: float = Field(
+        default=0.0, ge=0, le=1, description="random resized crop: smallest box area as a share of the image, "
+        "aspect 3/4 to 4/3, resized back to HxW (0 = off; e.g. 0.35)")
+    color_jitter: float = Field(
+        default=0.0, ge=0, lt=1, description="brightness, contrast and saturation factors drawn from [1-s, 1+s] per "
+        "image (0 = off)")
 
 
 class ToyConfig(Section):
@@ -29,19 +35,22 @@ class ToyConfig(Section):
 
 class DataConfig(Section):
     name: Literal[
-        "digits", "fashion-mnist", "mnist", "cifar10", "cifar100", "toy", "diabetes", "csv", "math", "text"
-    ] = Field(default="digits", description="dataset")
+        "digits", "fashion-mnist", "mnist", "cifar10", "cifar100", "toy", "diabetes", "csv", "math", "text",
+        "folder",
+    ] = Field(default="digits", description="dataset (folder: an image folder cleaned by `trainlab data images`)")
     root: Path | None = Field(
         default=None, description="directory with the dataset files (else $TRAINLAB_DATA, system dirs)"
     )
     download: bool = Field(default=True, description="download missing files when a network exists")
-    val_fraction: float = Field(default=0.1, ge=0, lt=1, description="share of train held out for validation")
+    val_fraction: float = Field(default=0.1, ge=0, lt=1, description="share of train held out for validation "
+                                "(folder: the cleaned folder's own val split is used)")
     subset: int | None = Field(default=None, gt=0, description="use only the first N train examples (stratified)")
     split_seed: int = Field(default=0, description="seed of the validation split and subset")
     normalize: bool = Field(default=True, description="standardise with train mean/std per channel")
     augment: AugmentConfig = Field(default_factory=AugmentConfig, description="batched augmentation")
     toy: ToyConfig = Field(default_factory=ToyConfig, description="options of data.name=toy")
-    path: Path | None = Field(default=None, description="the file of data.name=text or data.name=csv")
+    path: Path | None = Field(default=None, description="the file of data.name=text or data.name=csv; the "
+                              "cleaned folder of data.name=folder")
     target: str | list[str] | None = Field(
         default=None, description="target column(s) of data.name=csv (a list = multi-output regression)"
     )

@@ -55,7 +55,9 @@ SHAPE_OK: dict[TargetKind, Callable[[tuple[int, ...], int], bool]] = {
 
 @dataclass
 class RawData(Targets):
-    """What a source returns: float32 inputs (images NCHW in [0, 1]) and the targets of one kind."""
+    """What a source returns: float32 inputs (images NCHW in [0, 1], or uint8 NCHW 0-255: kept uint8 up to the
+    device, normalised there per batch) and the targets of one kind. A source with its own validation split
+    gives `x_val`, `y_val` (data.val_fraction then does not apply)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -64,18 +66,21 @@ class RawData(Targets):
     classes: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     heads: dict[str, list[str]] = field(default_factory=dict)
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         kind = self.target_kind
         width = len(self.targets) + len(self.heads)
-        for y in (self.y_train, self.y_test):
+        for y in (self.y_train, self.y_test, *([] if self.y_val is None else [self.y_val])):
             if not SHAPE_OK[kind](y.shape, width):
                 raise ValueError(f"{kind} targets of shape {y.shape} do not fit {width} name(s)")
 
 
 @dataclass
 class ArrayDataset(Targets):
-    """Prepared splits, inputs normalised with train statistics (targets as the source gave them)."""
+    """Prepared splits, inputs normalised with train statistics (targets as the source gave them); uint8 images
+    stay uint8 (`mean`, `std` in [0, 1] units, applied on the device: `TensorSplit`)."""
 
     name: str
     x_train: np.ndarray
@@ -122,7 +127,9 @@ def prepare(name: str, raw: RawData, cfg: DataConfig) -> ArrayDataset:
     if cfg.subset is not None and cfg.subset < len(y):
         x, _, y, _ = train_test_split(x, y, train_size=cfg.subset, stratify=_stratify(y, kind, cfg.subset),
                                       random_state=cfg.split_seed)
-    if cfg.val_fraction > 0:
+    if raw.x_val is not None and raw.y_val is not None:
+        x_val, y_val = raw.x_val, raw.y_val
+    elif cfg.val_fraction > 0:
         x, x_val, y, y_val = train_test_split(
             x, y, test_size=cfg.val_fraction, stratify=_stratify(y, kind, cfg.val_fraction),
             random_state=cfg.split_seed,
@@ -130,6 +137,8 @@ def prepare(name: str, raw: RawData, cfg: DataConfig) -> ArrayDataset:
     else:
         x_val, y_val = x[:0], y[:0]
     x_test, y_test = raw.x_test, raw.y_test
+    if x.dtype == np.uint8:
+        return _prepare_uint8(name, raw, (x, y, x_val, y_val, x_test, y_test), cfg.normalize)
     axes = (0, 2, 3) if x.ndim == 4 else (0,)
     mean = np.zeros(x.shape[1], np.float32) if x.ndim in (2, 4) else np.zeros(1, np.float32)
     std = np.ones_like(mean)
@@ -146,6 +155,27 @@ def prepare(name: str, raw: RawData, cfg: DataConfig) -> ArrayDataset:
         x_test=np.ascontiguousarray(x_test, np.float32), y_test=np.ascontiguousarray(y_test, dtype),
         classes=raw.classes, targets=raw.targets, heads=raw.heads, mean=mean, std=std,
     )
+
+
+def _prepare_uint8(name: str, raw: RawData, arrays: tuple[np.ndarray, ...], normalize: bool) -> ArrayDataset:
+    """uint8 images (N, C, H, W) stay uint8 (4x less memory than float32); only their train statistics are
+    computed here, in chunks (the arrays may be memory-mapped), in [0, 1] units."""
+    x, y, x_val, y_val, x_test, y_test = arrays
+    channels = x.shape[1]
+    mean, std = np.zeros(channels, np.float32), np.ones(channels, np.float32)
+    if normalize and len(x):
+        s, s2 = np.zeros(channels), np.zeros(channels)
+        for a in range(0, len(x), 1024):
+            chunk = np.asarray(x[a:a + 1024], np.float64) / 255.0
+            s += chunk.sum(axis=(0, 2, 3))
+            s2 += np.square(chunk).sum(axis=(0, 2, 3))
+        n = len(x) * x.shape[2] * x.shape[3]
+        mean = (s / n).astype(np.float32)
+        std = (np.sqrt(np.maximum(s2 / n - np.square(s / n), 0)) + 1e-8).astype(np.float32)
+    dtype = TARGET_DTYPES[raw.target_kind]
+    return ArrayDataset(name=name, x_train=x, y_train=np.asarray(y, dtype), x_val=x_val, y_val=np.asarray(y_val, dtype),
+                        x_test=x_test, y_test=np.asarray(y_test, dtype), classes=raw.classes, targets=raw.targets,
+                        heads=raw.heads, mean=mean, std=std)
 
 
 def holdout(x: np.ndarray, y: np.ndarray, seed: int, stratify: np.ndarray | None = None) -> RawArrays:

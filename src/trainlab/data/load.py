@@ -4,6 +4,7 @@ from trainlab.config.schema import DataConfig
 from trainlab.data import cifar, csvfile, diabetes, digits, idx, toy  # noqa: F401  (register the sources)
 from trainlab.data.base import ArrayDataset, prepare
 from trainlab.data.colors import colorize
+from trainlab.data.folder import dataset as folder  # noqa: F401  (registers data.name=folder)
 from trainlab.data.registry import DATASETS
 
 

@@ -33,6 +33,7 @@ class EvalOptions:
 
     beam: int | None = None
     predictions: Path | None = None
+    tta: tuple[str, ...] | None = None  # test-time augmentation views, e.g. ("flip", "crop")
 
     def given(self) -> list[str]:
         return [k for k, v in vars(self).items() if v is not None]
@@ -92,6 +93,9 @@ class Task(ABC):
     transfer_group: str | None = None
     #: where the task's batches live (the model is moved there)
     device: torch.device
+    #: (rank, world size): under DDP each of `world` processes trains on its equal share of every training batch
+    #: (`data.tensors.shard_rows`); the Trainer sets it, (0, 1) in one process
+    shard: tuple[int, int] = (0, 1)
     cfg: Config
 
     @classmethod

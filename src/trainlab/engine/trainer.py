@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from trainlab.config import Config, config_to_dict
+from trainlab.engine import distributed
 from trainlab.engine.callbacks import Callback
 from trainlab.engine.checkpoint import check_model_state, check_resume_state, load_model_state, save_checkpoint
 from trainlab.engine.device import autocast_factory, epoch_generator, rng_state, set_rng_state
@@ -48,6 +49,9 @@ class Trainer:
         memory_format = torch.channels_last if cfg.train.channels_last else torch.preserve_format
         self.module = model.to(device, memory_format=memory_format)
         self.model = torch.compile(self.module) if cfg.train.compile else self.module
+        # ── DDP (under torchrun): gradients averaged across ranks; each rank trains on its share of every batch
+        self.model = distributed.wrap(self.model, device)
+        task.shard = distributed.shard()
         self.optimizer = build_optimizer(self.module, cfg.optim, cfg.transfer.backbone_lr)
         self.monitor, self.mode = task.monitored(cfg.train.early_stop.metric)
         self.schedule = LRSchedule(self.optimizer, cfg.sched, cfg.train.epochs, task.num_train_batches(), self.mode)
@@ -88,6 +92,13 @@ class Trainer:
             status = "failed"
             self.failure = str(e)
             log.error("%s", e)
+        except RuntimeError as e:
+            if not distributed.peer_failed(e):
+                raise
+            distributed.finish_before_sigterm()  # ── DDP: another rank failed; record it, keep the checkpoint
+            status = "failed"
+            self.failure = f"another process of the distributed run failed: {str(e).splitlines()[0]}"
+            log.error("%s; last checkpoint (epoch %d) kept", self.failure, self.saved_epoch)
         self._call("on_fit_end", self, status)
         return status
 
@@ -95,6 +106,7 @@ class Trainer:
         self._epoch_start = time.perf_counter()
         self.examples_seen = 0
         self._call("on_epoch_start", self, epoch)
+        distributed.seed_epoch(self.cfg.train.seed, epoch)  # ── DDP: each rank's own dropout stream
         gen = epoch_generator(self.cfg.train.seed, epoch, self.device)
         self.model.train()
         sums: Stats = {}
@@ -106,6 +118,8 @@ class Trainer:
             if (i + 1) % self.check_every == 0 and not math.isfinite(float(sums["loss"])):
                 raise self._nonfinite(epoch, i)
             self._call("on_step_end", self, i, loss)
+        sums = distributed.all_reduce_stats(sums)  # ── DDP: global metrics on every rank
+        self.examples_seen *= distributed.world()  # (the shares are equal)
         if not math.isfinite(float(sums["loss"])):
             raise self._nonfinite(epoch, None)
         train = self.task.summarize(sums)
@@ -146,10 +160,15 @@ class Trainer:
         sums = self.eval_sums(split)
         return self.task.summarize(sums) if sums else {}
 
-    def eval_sums(self, split: str) -> Stats:
-        """The task's step statistics summed over a split (eval mode, no gradients)."""
-        return eval_sums(self.model, self.task.eval_batches(split), lambda m, b: self.task.step(m, b)[1],
-                         self.autocast)
+    def eval_sums(self, split: str, alone: bool = False) -> Stats:
+        """The task's step statistics summed over a split (eval mode, no gradients). Under DDP the ranks share the
+        split and sum over all of them, unless `alone` (one rank scores all of it)."""
+        batches = self.task.eval_batches(split)
+        if not alone:  # ── DDP: every rank scores rank 0's weights on its share of the batches
+            distributed.sync_buffers(self.module)
+            batches = distributed.eval_share(batches)
+        sums = eval_sums(distributed.unwrap(self.model), batches, lambda m, b: self.task.step(m, b)[1], self.autocast)
+        return sums if alone else distributed.all_reduce_stats(sums)
 
     def epoch_elapsed(self) -> float:
         return time.perf_counter() - self._epoch_start
@@ -191,6 +210,9 @@ class Trainer:
         }
 
     def _save(self, best: bool) -> None:
+        if not distributed.is_main():  # ── DDP: rank 0 alone writes checkpoints
+            self.saved_epoch = self.state.epoch
+            return
         state = self.checkpoint_state()
         with interrupts_held():  # a Ctrl-C here would leave last.pt ahead of saved_epoch (and of summary.json)
             save_checkpoint(self.run.checkpoint("last"), state)

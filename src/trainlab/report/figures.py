@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 GRID = 200  # decision-boundary grid points per axis
 
@@ -136,6 +137,60 @@ def plot_pred_vs_true(y: np.ndarray, pred: np.ndarray, names: Sequence[str], pat
     if title:
         fig.suptitle(title)
     save(fig, path)
+
+
+def plot_lr_find(lrs: Sequence[float], losses: Sequence[float], smoothed: Sequence[float], suggestion: float,
+                 path: Path, title: str = "") -> None:
+    """The learning-rate range test: loss per step against its learning rate (log x), raw and smoothed, the
+    suggested rate marked."""
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(lrs, losses, color="tab:blue", alpha=0.3, linewidth=1, label="loss")
+    ax.plot(lrs, smoothed, color="tab:blue", linewidth=1.8, label="smoothed loss")
+    at = float(np.interp(np.log(suggestion), np.log(lrs), smoothed))
+    ax.axvline(suggestion, color="tab:red", linestyle="--", linewidth=1)
+    ax.plot([suggestion], [at], "o", color="tab:red", label=f"suggested lr {suggestion:.3g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss")
+    low, first = min(losses), smoothed[0]  # the diverged tail would flatten the rest: cut at 1.5 × the start
+    ax.set_ylim(low - 0.05 * abs(first - low), first + 0.5 * abs(first - low) + 0.05 * abs(first))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    ax.set_title(title or "learning-rate range test")
+    save(fig, path)
+
+
+def plot_overlaid_curves(series: dict[str, Sequence[dict[str, float | str]]]) -> Figure:
+    """Several runs' metrics per epoch on shared panels, one per metric (validation solid, training dashed), one
+    colour per run."""
+    names = list(dict.fromkeys(k.partition("_")[2] for rows in series.values() for r in rows[:1] for k in r
+                               if k.startswith(("train_", "val_"))))
+    cols = min(len(names), 3) or 1
+    fig = Figure(figsize=(5 * cols, 3.6 * max(-(-len(names) // cols), 1) + 0.3 * min(len(series), 12) / cols))
+    n = len(series)
+    colours = [matplotlib.colormaps["tab10"](i) for i in range(n)] if n <= 10 \
+        else matplotlib.colormaps["turbo"](np.linspace(0, 1, n))
+    for i, name in enumerate(names):
+        ax = fig.add_subplot(-(-len(names) // cols), cols, i + 1)
+        for colour, (label, rows) in zip(colours, series.items(), strict=True):
+            epochs = [float(r["epoch"]) for r in rows]
+            for split, style in (("val", "-"), ("train", "--")):
+                values = [r.get(f"{split}_{name}") for r in rows]
+                if values and all(isinstance(v, float) for v in values):
+                    ax.plot(epochs, values, style, color=colour, marker="o", markersize=2.5, label=label)
+                    label = None  # one legend entry per run
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if max((float(r["epoch"]) for rows in series.values() for r in rows), default=1) <= 1:
+            ax.set_xlim(0.5, 1.5)  # one epoch: one tick, not a tick per 0.1 around it
+            ax.set_xticks([1])
+        ax.set_ylabel(name)
+        ax.set_title(f"{name} (validation solid, training dashed)", fontsize=9)
+        ax.grid(alpha=0.3)
+        if i == 0:
+            ax.legend(fontsize=7, ncol=1 + len(series) // 12)
+    return fig
 
 
 def plot_reconstructions(inputs: np.ndarray, outputs: np.ndarray, path: Path, title: str = "") -> None:

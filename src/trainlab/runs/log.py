@@ -24,3 +24,16 @@ def log_to(logger: logging.Logger, path: Path, console: logging.Handler) -> Iter
         for h in handlers:
             logger.removeHandler(h)
         file_handler.close()
+
+
+@contextmanager
+def warnings_to(logger: logging.Logger, handler: logging.Handler) -> Iterator[None]:
+    """Send `logger`'s warnings and errors (no INFO lines) to `handler` only while the block runs (a DDP rank
+    other than 0: rank 0 keeps the log)."""
+    handler.setLevel(logging.WARNING)
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)

@@ -21,7 +21,7 @@ from trainlab.config.schema import Config, DataConfig
 from trainlab.data import load_dataset
 from trainlab.data.augment import augment
 from trainlab.data.base import TargetKind
-from trainlab.data.tensors import TensorSplit
+from trainlab.data.tensors import TensorSplit, shard_rows
 from trainlab.engine.evaluate import eval_sums
 from trainlab.engine.task import Batch, EvalOptions, EvalReport, Member, ReportTable, Stats, Task
 from trainlab.errors import ConfigError, UserError
@@ -59,7 +59,7 @@ class ArrayTask(Task):
                               f"{' or '.join(self.target_kinds)} targets")
         self.setup()
         cl = cfg.train.channels_last
-        self.splits = {s: TensorSplit.from_arrays(x, self.encode(y), device, cl)
+        self.splits = {s: TensorSplit.from_arrays(x, self.encode(y), device, cl, data.mean, data.std)
                        for s in SPLITS for x, y in [data.split(s)]}
 
     def setup(self) -> None:
@@ -82,15 +82,17 @@ class ArrayTask(Task):
         return build_model((cfg or self.cfg).model, self.data.input_shape, self.num_outputs)
 
     def train_batches(self, gen: torch.Generator, epoch: int) -> Iterator[Batch]:
-        aug = self.cfg.data.augment
-        for x, y in self.splits["train"].batches(self.cfg.train.batch_size, gen):
-            yield augment(x, aug, gen), y
+        """Under DDP every rank draws and augments the whole global batch, as one process does, and keeps its
+        share: the same examples and augmentations as one process (augmenting is cheap beside the step)."""
+        aug, shard = self.cfg.data.augment, self.shard
+        for x, y in self.splits["train"].batches(self.cfg.train.batch_size, gen, world=shard[1]):
+            yield shard_rows(augment(x, aug, gen, (self.data.mean, self.data.std)), shard), shard_rows(y, shard)
 
     def eval_batches(self, split: str) -> Iterator[Batch]:
         return self.splits[split].batches(self.cfg.train.eval_batch_size)
 
     def num_train_batches(self) -> int:
-        return self.splits["train"].num_batches(self.cfg.train.batch_size, shuffle=True)
+        return self.splits["train"].num_batches(self.cfg.train.batch_size, shuffle=True, world=self.shard[1])
 
     def split_names(self) -> list[str]:
         return [name for name in SPLITS if len(self.splits[name])]

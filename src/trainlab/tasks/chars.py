@@ -88,7 +88,7 @@ class CharTask(Task):
         return build_model((cfg or self.cfg).model, (0,), len(self.vocab))
 
     def num_train_batches(self) -> int:
-        return self.splits["train"].num_batches(self.cfg.train.batch_size)
+        return self.splits["train"].num_batches(self.cfg.train.batch_size, world=self.shard[1])
 
     def split_names(self) -> list[str]:
         return list(self.splits)

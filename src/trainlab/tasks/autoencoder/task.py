@@ -1,10 +1,10 @@
 """Autoencoder: image → the same image, through `model.name`'s conv encoder and a decoder mirroring it.
 
 Labels are never read (any image dataset trains it, whatever its targets). The model sees the normalised input;
-it is scored against the input rescaled to [0, 1] per channel (the train split's min and max), so `mse` compares
-the decoder's values and `bce_with_logits` its logits with pixel intensities. Metrics: the loss, the MSE of the
-[0, 1] reconstruction and its PSNR (10·log10(1/MSE) over the split). The encoder's weights start a classifier
-with `train.init_from=RUN` (same `model.*` options).
+it is scored against the input rescaled to [0, 1] per channel (the train split's min and max, as the model reads
+it), so `mse` compares the decoder's values and `bce_with_logits` its logits with pixel intensities. Metrics: the
+loss, the MSE of the [0, 1] reconstruction and its PSNR (10·log10(1/MSE) over the split). The encoder's weights
+start a classifier with `train.init_from=RUN` (same `model.*` options).
 """
 
 from __future__ import annotations
@@ -39,14 +39,20 @@ class AutoencoderTask(ArrayTask):
     losses = ("mse", "bce_with_logits")
     eval_options = frozenset()
 
+    def __init__(self, cfg: Config, device: torch.device) -> None:
+        super().__init__(cfg, device)
+        # the per-channel range of the train inputs as the model reads them (however the split stores them)
+        lo = hi = None
+        for x, _ in self.eval_batches("train"):
+            low, high = x.float().amin(dim=(0, 2, 3)), x.float().amax(dim=(0, 2, 3))
+            lo, hi = (low, high) if lo is None else (torch.minimum(lo, low), torch.maximum(hi, high))
+        self.lo, self.span = lo.view(1, -1, 1, 1), (hi - lo).clamp_min(1e-8).view(1, -1, 1, 1)
+
     def setup(self) -> None:
-        x = self.data.x_train
-        if x.ndim != 4:
+        shape = self.data.input_shape
+        if len(shape) != 3:
             raise ConfigError(f"task autoencoder needs images (C, H, W); data.name={self.cfg.data.name} gives "
-                              f"shape {x.shape[1:]}", "pick an image dataset (digits, fashion-mnist, cifar10, ...)")
-        lo, hi = x.min(axis=(0, 2, 3)), x.max(axis=(0, 2, 3))
-        self.lo, self.span = (torch.as_tensor(a, device=self.device).view(1, -1, 1, 1) for a in (lo, hi - lo))
-        self.span = self.span.clamp_min(1e-8)
+                              f"shape {shape}", "pick an image dataset (digits, fashion-mnist, cifar10, folder, ...)")
         self.loss_fn = build_loss(self.cfg.loss, self.loss_name())
         self.recon = RECONSTRUCTION[self.loss_name()]
 
@@ -74,7 +80,7 @@ class AutoencoderTask(ArrayTask):
     def final_report(self, model: nn.Module, run_dir: RunDir, test: Stats) -> dict[str, Any]:
         """plots/reconstructions.png: the first `task.show` test images above their reconstructions."""
         model.eval()
-        x = self.splits["test"].x[: self.cfg.task.show]
+        x = next(iter(self.eval_batches("test")))[0][: self.cfg.task.show]
         images, recon = self.target(x), self.recon(model(x).float())
         plot_reconstructions(images.cpu().numpy(), recon.cpu().numpy(), run_dir.plots / "reconstructions.png",
                              title=f"{run_dir.path.name}: test inputs (top) and reconstructions")

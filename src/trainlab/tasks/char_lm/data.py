@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from trainlab.config.schema import DataConfig
+from trainlab.data.tensors import shard_rows
 from trainlab.data.vocab import CharVocab
 from trainlab.errors import ConfigError, DataError
 
@@ -52,12 +53,17 @@ class StreamSplit:
     def __len__(self) -> int:
         return len(self.x)
 
-    def batches(self, batch_size: int, gen: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, ...]]:
+    def batches(self, batch_size: int, gen: torch.Generator | None = None, shard: tuple[int, int] = (0, 1)
+                ) -> Iterator[tuple[torch.Tensor, ...]]:
+        """Shuffled when `gen` is given; `shard`: this DDP rank's share of each batch (`shard_rows`)."""
         order = (torch.arange(len(self)) if gen is None
                  else torch.randperm(len(self), generator=gen, device=gen.device)).to(self.x.device)
         for i in range(0, len(self), batch_size):
-            idx = order[i:i + batch_size]
+            idx = shard_rows(order[i:i + batch_size], shard)
+            if not len(idx):
+                break
             yield self.x[idx], self.y[idx]
 
-    def num_batches(self, batch_size: int) -> int:
-        return -(-len(self) // batch_size)
+    def num_batches(self, batch_size: int, world: int = 1) -> int:
+        full, rest = divmod(len(self), batch_size)
+        return full + (1 if rest // world else 0)

@@ -43,7 +43,7 @@ class CharLMTask(CharTask):
         return vocab, splits
 
     def train_batches(self, gen: torch.Generator, epoch: int) -> Iterator[Batch]:
-        return self.splits["train"].batches(self.cfg.train.batch_size, gen)
+        return self.splits["train"].batches(self.cfg.train.batch_size, gen, self.shard)
 
     def eval_batches(self, split: str) -> Iterator[Batch]:
         return self.splits[split].batches(self.cfg.train.eval_batch_size)

@@ -15,10 +15,13 @@ import torch
 from torch import nn
 
 from trainlab.config.schema import Config
+from trainlab.data.augment import tta_views
 from trainlab.engine.optim import build_loss
 from trainlab.engine.task import Batch, EvalOptions, EvalReport, Member, ReportTable, Stats
+from trainlab.errors import UserError
 from trainlab.models import AuxOutput
 from trainlab.models.ensemble import Ensemble
+from trainlab.models.tta import TTA
 from trainlab.report.figures import plot_confusion
 from trainlab.runs import RunDir
 from trainlab.tasks.arrays import ArrayTask
@@ -64,6 +67,7 @@ class ClassificationTask(ArrayTask):
     metrics = ("loss", "acc")
     monitor = "acc"
     ensembles = True
+    eval_options = ArrayTask.eval_options | {"tta"}
     losses = ("cross_entropy", "nll", "mse", "bce_with_logits")
 
     def __init__(self, cfg: Config, device: torch.device) -> None:
@@ -101,8 +105,10 @@ class ClassificationTask(ArrayTask):
 
     def evaluate(self, members: Sequence[Member], split: str, checkpoint: str,
                  options: EvalOptions) -> ClassificationReport:
-        """Loss, accuracy and confusion of one run or of the ensemble; per-member accuracy; predictions CSV."""
+        """Loss, accuracy and confusion of one run or of the ensemble; per-member accuracy; with --tta, the
+        augmented model's loss and accuracy beside (its predictions go to the CSV); predictions CSV."""
         model = members[0].model if len(members) == 1 else Ensemble([m.model for m in members])
+        augmented = self._tta(model, options.tta) if options.tta is not None else None
         sums = self.sums(model, split)
         metrics = self.summarize(sums)
         scores = [(m.name, self.summarize(self.sums(m.model, split))["acc"]) for m in members] \
@@ -116,8 +122,22 @@ class ClassificationTask(ArrayTask):
         if report.ensemble_gain is not None:
             report.lines.append(f"ensemble gain over the best member: {report.ensemble_gain:+.4f}")
         report.tables = class_tables(report)
+        if augmented is not None:
+            model = augmented
+            tta = self.summarize(self.sums(model, split))
+            report.metrics |= {f"tta_{k}": v for k, v in tta.items()}
+            report.lines.append(f"{head} + TTA ({', '.join(options.tta or ())}: {len(augmented.views)} views) "
+                                f"[{split}, {checkpoint}]: loss {tta['loss']:.4f}  acc {tta['acc']:.4f}  "
+                                f"({tta['acc'] - report.acc:+.4f} over plain)")
         self.predictions_file(model, split, options, report)
         return report
+
+    def _tta(self, model: nn.Module, names: Sequence[str]) -> TTA:
+        """`model` averaged over the named views of its images, shifted by the run's crop padding (else 1 px)."""
+        if len(self.data.input_shape) != 3:
+            raise UserError(f"--tta flips and shifts images; data.name={self.cfg.data.name} inputs are not images",
+                            "leave out --tta")
+        return TTA(model, tta_views(names, self.cfg.data.augment.crop_padding or 1))
 
     def _confusion(self, sums: Stats) -> np.ndarray:
         k = self.data.num_classes

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from trainlab.data.math.reader import Example
+from trainlab.data.tensors import shard_rows
 from trainlab.data.vocab import BOS, EOS, PAD, CharVocab
 
 
@@ -44,10 +45,10 @@ class MathTensors:
 
     def batches(
         self, batch_size: int, seed: int = 0, epoch: int = 0, shuffle: bool = True,
-        bucket_batches: int = 50, rows: np.ndarray | None = None,
+        bucket_batches: int = 50, rows: np.ndarray | None = None, shard: tuple[int, int] = (0, 1),
     ) -> Iterator[MathBatch]:
         """Length-bucketed batches in a seeded order (``shuffle=False``: in row order) of ``rows``
-        (default: every row once; a row listed twice is seen twice)."""
+        (default: every row once; a row listed twice is seen twice); ``shard``: a DDP rank's share of each."""
         rows = np.arange(len(self)) if rows is None else rows
         if shuffle:
             rng = np.random.default_rng([seed, epoch])
@@ -56,7 +57,8 @@ class MathTensors:
         else:
             order = list(torch.from_numpy(rows).split(batch_size))
         for index in order:
-            yield self.batch(index)
+            if len(index := shard_rows(index, shard)):
+                yield self.batch(index)
 
 
 def bucket_order(

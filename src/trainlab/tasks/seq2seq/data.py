@@ -66,9 +66,10 @@ class MathSplit:
         b = self.tensors.batch(index)
         return SeqBatch(b.src.to(self.device), b.src_len.to(self.device), b.tgt.to(self.device))
 
-    def train_batches(self, batch_size: int, seed: int, epoch: int, teacher_forcing: float) -> Iterator[SeqBatch]:
-        """Length-bucketed, shuffled by (seed, epoch)."""
-        for b in self.tensors.batches(batch_size, seed=seed, epoch=epoch, rows=self.rows):
+    def train_batches(self, batch_size: int, seed: int, epoch: int, teacher_forcing: float,
+                      shard: tuple[int, int] = (0, 1)) -> Iterator[SeqBatch]:
+        """Length-bucketed, shuffled by (seed, epoch); `shard`: this DDP rank's share of each batch."""
+        for b in self.tensors.batches(batch_size, seed=seed, epoch=epoch, rows=self.rows, shard=shard):
             yield SeqBatch(b.src.to(self.device), b.src_len.to(self.device), b.tgt.to(self.device), teacher_forcing)
 
     def sorted_index(self, batch_size: int, limit: int | None = None) -> list[torch.Tensor]:
@@ -78,9 +79,11 @@ class MathSplit:
         order = torch.from_numpy(np.argsort(lengths, kind="stable"))
         return list(order.split(batch_size))
 
-    def num_batches(self, batch_size: int) -> int:
-        """Training batches of one epoch."""
-        return -(-(len(self) if self.rows is None else len(self.rows)) // batch_size)
+    def num_batches(self, batch_size: int, world: int = 1) -> int:
+        """Training batches of one epoch (with `world` DDP ranks: those whose shares are not empty; the buckets
+        hold whole batches, so one batch at most is short)."""
+        full, rest = divmod(len(self) if self.rows is None else len(self.rows), batch_size)
+        return full + (1 if rest // world else 0)
 
 
 def oversampled_rows(examples: Sequence[Example], oversample: dict[str, int]) -> np.ndarray | None:

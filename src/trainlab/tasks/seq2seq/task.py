@@ -67,7 +67,8 @@ class Seq2SeqTask(CharTask):
         ratio = teacher_forcing_ratio(self.opts.teacher_forcing, self.cfg.train.epochs, epoch)
         if self.opts.teacher_forcing.schedule != "constant":
             log.info("teacher forcing ratio %.3f", ratio)
-        return self.splits["train"].train_batches(self.cfg.train.batch_size, self.cfg.train.seed, epoch, ratio)
+        return self.splits["train"].train_batches(self.cfg.train.batch_size, self.cfg.train.seed, epoch, ratio,
+                                                   self.shard)
 
     def eval_batches(self, split: str, limit: int | None = None) -> Iterator[SeqBatch]:
         """Batches of `split` grouped by question length; `limit`: of its first `limit` examples only."""
