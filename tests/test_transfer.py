@@ -228,3 +228,17 @@ def test_a_resumed_transfer_run_ends_bit_for_bit(ae_run, tmp_path):
     a, b = (torch.load(r / "checkpoints" / "last.pt", weights_only=True)["model"]
             for r in (whole.run_dir, resumed.run_dir))
     assert resumed.status == "completed" and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_autoencoder_scores_a_uint8_folder_cache_in_0_1(tmp_path):
+    from test_folders import SIZE, SPLIT, CleanOptions, clean, make_dirty_folder
+
+    from trainlab.tasks.autoencoder import AutoencoderTask
+
+    clean(make_dirty_folder(tmp_path), tmp_path / "clean", CleanOptions(size=SIZE), SPLIT, seed=0, workers=1)
+    task = AutoencoderTask(load_config(None, ["task=autoencoder", "data.name=folder", f"data.path={tmp_path / 'clean'}",
+                                              *CONV]), torch.device("cpu"))
+    assert task.splits["train"].x.dtype == torch.uint8  # stored raw, normalised per batch
+    targets = torch.cat([task.target(x) for x, _ in task.eval_batches("train")])
+    assert torch.equal(targets.amin(dim=(0, 2, 3)), torch.zeros(3)) and torch.equal(targets.amax(dim=(0, 2, 3)),
+                                                                                      torch.ones(3))
