@@ -46,12 +46,14 @@ def task_configs(tmp_path: Path) -> dict[str, list[str]]:
                       "task.heads.colour.weight=0.5", "model.hidden=[16]", "model.dropout=0.2", *quick],
         "contrastive": ["task=contrastive", "model.name=convnet", "model.filters=[8]", "model.hidden=[16]",
                         "model.dropout=0.2", "data.subset=200", "train.batch_size=64", *quick],
+        "autoencoder": ["task=autoencoder", "model.name=convnet", "model.filters=[4,8]", "model.batch_norm=true",
+                        "loss.name=bce_with_logits", "data.subset=300", "data.augment.crop_padding=1", *quick],
     }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["classification", "seq2seq", "char_lm", "binary", "regression", "gaussian_nll",
-                                  "multitask", "contrastive"])
+                                  "multitask", "contrastive", "autoencoder"])
 def test_a_resumed_run_ends_bit_for_bit_where_an_uninterrupted_one_ends(tmp_path: Path, task: str) -> None:
     cfg = load_config(None, task_configs(tmp_path)[task])
     assert cfg.task.name == task

@@ -21,10 +21,13 @@ from trainlab.diagnose import Diagnosis
 from trainlab.engine import Task, Trainer, distributed, load_checkpoint, load_weights
 from trainlab.engine.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from trainlab.engine.device import describe_device, resolve_device, seed_everything, versions
-from trainlab.engine.init_from import init_weights, source_run
+from trainlab.engine.init_from import init_weights, loads_whole, run_task, source_run, take_backbone
 from trainlab.errors import ConfigError
 from trainlab.evaluation import evaluate
 from trainlab.models import count_params
+from trainlab.models.pretrained import torchvision_resnet
+from trainlab.models.resnet import ResNet
+from trainlab.models.transfer import apply_strategy
 from trainlab.report import plot_curves
 from trainlab.runs import MetricsCSV, RunDir, RunLock, read_yaml, write_json, write_yaml
 from trainlab.runs.log import log_to, warnings_to
@@ -89,13 +92,51 @@ class Start:
 def prepare_start(cfg: Config, fresh: bool = True) -> Start:
     """The task and model; with train.init_from, the task is sized as that run (a sequence run's vocabulary)
     and a `fresh` model takes its best weights (a resumed one takes its own checkpoint's next)."""
+    check_sources(cfg)
     source = source_run(cfg)
-    task = prepare_task(cfg, source)
+    if source is not None:
+        check_source_task(cfg, source)
+    task = prepare_task(cfg, source if source is not None and loads_whole(cfg, source) else None)
     task.monitored(cfg.train.early_stop.metric)  # an unknown metric is refused before a run directory is made
     model = task.build_model()
-    if fresh and source is not None:
-        return Start(task, model, f"weights from {source.path} (best, epoch {init_weights(model, source)})")
-    return Start(task, model)
+    weights_from = None
+    if fresh:
+        weights_from = init_weights(model, source, cfg) if source is not None else pretrained(model, cfg)
+    frozen = apply_strategy(model, cfg.transfer)
+    if weights_from and cfg.transfer.strategy:
+        weights_from += f"; transfer.strategy={cfg.transfer.strategy} ({frozen:,} parameters frozen)"
+    return Start(task, model, weights_from)
+
+
+def check_sources(cfg: Config) -> None:
+    """A transfer strategy needs weights to start from, and takes them from one place."""
+    given = [k for k, v in (("train.init_from", cfg.train.init_from), ("transfer.weights", cfg.transfer.weights))
+             if v is not None]
+    if len(given) > 1:
+        raise ConfigError("train.init_from and transfer.weights both name weights to start from", "keep one")
+    if cfg.transfer.strategy is not None and not given:
+        raise ConfigError(f"transfer.strategy={cfg.transfer.strategy} has no weights to start from",
+                          "set train.init_from=RUN_DIR or transfer.weights=FILE")
+
+
+def check_source_task(cfg: Config, run: RunDir) -> None:
+    """A run of another task starts this one only when both tasks are of one transfer group."""
+    theirs, ours = run_task(run), cfg.task.name
+    group = TASKS.get(ours).transfer_group
+    if theirs != ours and (group is None or theirs not in TASKS or TASKS.get(theirs).transfer_group != group):
+        raise ConfigError(f"train.init_from run {run.path.name} is a {theirs} run, this one is {ours}",
+                          "start from a run of the same task" + (f" or of another {group} task" if group else ""))
+
+
+def pretrained(model: nn.Module, cfg: Config) -> str | None:
+    """transfer.weights (torchvision's ResNet layout) into `model`'s backbone; the log line (None: not set)."""
+    path = cfg.transfer.weights
+    if path is None:
+        return None
+    if not isinstance(model, ResNet):
+        raise ConfigError(f"transfer.weights holds ResNet weights, this model is {cfg.model.name}",
+                          "use model.name=resnet model.stem=imagenet and the file's depth (18, 34 or 50)")
+    return take_backbone(model, torchvision_resnet(model, path), f"transfer.weights {path}", "")
 
 
 def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, console: Console | None,

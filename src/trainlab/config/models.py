@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from trainlab.config.base import Section
 from trainlab.config.seq import CharLMOptions, Seq2SeqOptions, TransformerOptions
@@ -68,11 +68,20 @@ class PyramidCNNOptions(Section):
 
 
 class ResNetOptions(Section):
-    """CIFAR ResNet (6n+2 layers: 20/32/44/56/110) or ResNet-18 (depth=18)."""
+    """CIFAR ResNet (6n+2 layers: 20/32/44/56/110) or ResNet-18/34/50 (64..512 channels, torchvision's layout)."""
 
     name: Literal["resnet"] = "resnet"
-    depth: Literal[18, 20, 32, 44, 56, 110] = Field(default=20, description="network depth")
+    depth: Literal[18, 20, 32, 34, 44, 50, 56, 110] = Field(default=20, description="network depth")
     width: int = Field(default=16, gt=0, description="channels of the first stage (CIFAR ResNets)")
+    stem: Literal["cifar", "imagenet"] = Field(
+        default="cifar", description="3x3 stride-1 conv (small images) or 7x7 stride-2 conv + 3x3 max pool "
+        "(ImageNet; ResNet-18/34/50 only)")
+
+    @model_validator(mode="after")
+    def _imagenet_depths(self) -> ResNetOptions:
+        if self.stem == "imagenet" and self.depth not in (18, 34, 50):
+            raise ValueError(f"stem=imagenet is for depth 18, 34 or 50, got depth {self.depth}")
+        return self
 
 
 ModelOptions = Annotated[

@@ -148,6 +148,22 @@ class DiagnoseConfig(Section):
     activation_batch: int = Field(default=256, gt=0, description="examples in the fixed batch for activation stats")
 
 
+class TransferConfig(Section):
+    strategy: Literal["finetune", "features", "partial", "freeze_bn"] | None = Field(
+        default=None, description="what trains after the backbone is loaded from train.init_from or "
+        "transfer.weights (the head is always new): finetune = everything; features = the head only (frozen "
+        "backbone); partial = the head and the last transfer.stages stages; freeze_bn = everything but BatchNorm "
+        "statistics and affine (None: a run of the same task is loaded whole, one of another task gives its "
+        "matching backbone tensors and everything trains, as does a transfer.weights file)")
+    stages: int = Field(default=1, ge=0, description="partial: backbone stages trained, counted from the last")
+    backbone_lr: float | None = Field(
+        default=None, gt=0, description="learning rate of the backbone's trainable parameters (None = optim.lr; "
+        "the head trains at optim.lr)")
+    weights: Path | None = Field(
+        default=None, description="a state-dict file in torchvision's ResNet-18/34/50 key layout whose weights start "
+        "model.name=resnet (read with weights_only; its fc is replaced by a new head)")
+
+
 class Config(Section):
     task: Annotated[TaskOptions, Field(default_factory=ClassificationOptions)]
     data: DataConfig = Field(default_factory=DataConfig)
@@ -157,5 +173,6 @@ class Config(Section):
     loss: LossConfig = Field(default_factory=LossConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     diagnose: DiagnoseConfig = Field(default_factory=DiagnoseConfig)
+    transfer: TransferConfig = Field(default_factory=TransferConfig, description="transfer learning")
 
     _task_name = model_validator(mode="before")(normalize_task)

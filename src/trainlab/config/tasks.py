@@ -155,9 +155,16 @@ class CharLMTaskOptions(Section):
     seq_len: int = Field(default=128, gt=1, description="characters per training sequence")
 
 
+class AutoencoderOptions(Section):
+    """Images → the same images: model.name's conv encoder (its weights transfer) and a mirrored decoder; PSNR."""
+
+    name: Literal["autoencoder"] = "autoencoder"
+    show: int = Field(default=8, gt=0, le=32, description="test images drawn in plots/reconstructions.png")
+
+
 TaskOptions = Annotated[
     ClassificationOptions | BinaryOptions | RegressionOptions | GaussianNLLOptions | MultitaskOptions
-    | Seq2SeqTaskOptions | CharLMTaskOptions | ContrastiveOptions,
+    | Seq2SeqTaskOptions | CharLMTaskOptions | ContrastiveOptions | AutoencoderOptions,
     Field(discriminator="name"),
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -12,7 +13,7 @@ from torch import nn
 from trainlab.config.schema import LossConfig, OptimConfig, SchedConfig, TrainConfig
 from trainlab.registry import Registry
 
-Params = Iterable[torch.nn.Parameter]
+Params = Iterable[torch.nn.Parameter] | list[dict[str, Any]]
 OPTIMIZERS: Registry[Callable[[Params, OptimConfig], torch.optim.Optimizer]] = Registry("optimizer")
 
 OPTIMIZERS.register("sgd")(lambda p, c: torch.optim.SGD(
@@ -29,8 +30,23 @@ OPTIMIZERS.register("adadelta")(lambda p, c: torch.optim.Adadelta(
     p, lr=c.lr, rho=c.rho, eps=c.eps, weight_decay=c.weight_decay))
 
 
-def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
-    return OPTIMIZERS.get(cfg.name)([p for p in model.parameters() if p.requires_grad], cfg)
+#: the prefix of a transferable model's classifier (models name it `head`)
+HEAD = "head."
+
+
+def build_optimizer(model: nn.Module, cfg: OptimConfig, backbone_lr: float | None = None) -> torch.optim.Optimizer:
+    return OPTIMIZERS.get(cfg.name)(param_groups(model, backbone_lr), cfg)
+
+
+def param_groups(model: nn.Module, backbone_lr: float | None) -> list[dict[str, Any]]:
+    """The trainable parameters: one group at optim.lr, or (`backbone_lr` given: transfer.backbone_lr) the head's
+    (`head.*`) at optim.lr first, then the backbone's at `backbone_lr` (an empty group is left out)."""
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if backbone_lr is None:
+        return [{"params": [p for _, p in trainable]}]
+    head = {"params": [p for n, p in trainable if n.startswith(HEAD)]}
+    backbone = {"params": [p for n, p in trainable if not n.startswith(HEAD)], "lr": backbone_lr}
+    return [g for g in (head, backbone) if g["params"]]
 
 
 # A schedule is a multiplier of the base lr as a function of the optimizer step,

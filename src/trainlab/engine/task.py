@@ -88,6 +88,9 @@ class Task(ABC):
     ensembles: bool = False
     #: the `loss.name` values the task trains with, its default first
     losses: tuple[str, ...] = ("cross_entropy",)
+    #: tasks of one group start from each other's runs with train.init_from (the backbone's matching weights);
+    #: None: only from runs of the same task
+    transfer_group: str | None = None
     #: where the task's batches live (the model is moved there)
     device: torch.device
     #: (rank, world size): under DDP each of `world` processes trains on its equal share of every training batch

@@ -52,7 +52,7 @@ class Trainer:
         # ── DDP (under torchrun): gradients averaged across ranks; each rank trains on its share of every batch
         self.model = distributed.wrap(self.model, device)
         task.shard = distributed.shard()
-        self.optimizer = build_optimizer(self.module, cfg.optim)
+        self.optimizer = build_optimizer(self.module, cfg.optim, cfg.transfer.backbone_lr)
         self.monitor, self.mode = task.monitored(cfg.train.early_stop.metric)
         self.schedule = LRSchedule(self.optimizer, cfg.sched, cfg.train.epochs, task.num_train_batches(), self.mode)
         self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.train.precision == "fp16")

@@ -1,4 +1,5 @@
-"""Conv nets: the classic [conv-relu-pool]xN - [affine]xM, and the PyramidCNN."""
+"""Conv nets: the classic [conv-relu-pool]xN - [affine]xM, and the PyramidCNN. Each is an encoder (registered in
+`ENCODERS`, shared with the autoencoder) and a head."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from torch import nn
 
 from trainlab.config.models import ConvNetOptions, PyramidCNNOptions
 from trainlab.errors import ConfigError
+from trainlab.models.backbone import ENCODERS, EncoderClassifier, stage_shapes
 from trainlab.models.blocks import conv_bn_act, mlp_layers
 from trainlab.models.registry import MODELS
 
@@ -17,21 +19,29 @@ def _need_image(name: str, input_shape: tuple[int, ...]) -> None:
                           "use model.name=mlp for flat data")
 
 
-@MODELS.register("convnet")
-def convnet(opts: ConvNetOptions, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+@ENCODERS.register("convnet")
+def convnet_encoder(opts: ConvNetOptions, input_shape: tuple[int, ...]) -> nn.Sequential:
+    """One stage per width: conv-(bn)-act then 2x2 max pool."""
     _need_image("convnet", input_shape)
     c, h, w = input_shape
-    layers: list[nn.Module] = []
+    stages: list[nn.Module] = []
     for width in opts.filters:
         if min(h, w) < 2:
             raise ConfigError(f"convnet: {len(opts.filters)} pooling blocks shrink a "
                               f"{input_shape[1]}x{input_shape[2]} input to nothing",
                               "use fewer model.filters")
-        layers += [conv_bn_act(c, width, opts.kernel_size, 1, opts.batch_norm, opts.activation),
-                   nn.MaxPool2d(2)]
+        stages.append(nn.Sequential(conv_bn_act(c, width, opts.kernel_size, 1, opts.batch_norm, opts.activation),
+                                    nn.MaxPool2d(2)))
         c, h, w = width, h // 2, w // 2
+    return nn.Sequential(*stages)
+
+
+@MODELS.register("convnet")
+def convnet(opts: ConvNetOptions, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    encoder = convnet_encoder(opts, input_shape)
+    c, h, w = stage_shapes(encoder, input_shape)[-1]
     head = mlp_layers(c * h * w, opts.hidden, num_classes, opts.activation, opts.dropout)
-    return nn.Sequential(*layers, nn.Flatten(), *head)
+    return EncoderClassifier(encoder, nn.Sequential(nn.Flatten(), *head))
 
 
 class GlobalMaxAvgPool(nn.Module):
@@ -41,19 +51,29 @@ class GlobalMaxAvgPool(nn.Module):
         return torch.cat([x.amax(dim=(2, 3)), x.mean(dim=(2, 3))], dim=1)
 
 
-@MODELS.register("pyramid_cnn")
-def pyramid_cnn(opts: PyramidCNNOptions, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+@ENCODERS.register("pyramid_cnn")
+def pyramid_encoder(opts: PyramidCNNOptions, input_shape: tuple[int, ...]) -> nn.Sequential:
+    """One stage per block: conv_layers convs at twice the previous width, downsampling between blocks."""
     _need_image("pyramid_cnn", input_shape)
     c = input_shape[0]
-    layers: list[nn.Module] = []
+    stages: list[nn.Module] = []
     for block in range(opts.conv_blocks):
         width = opts.initial_channels * 2**block
         last_block = block == opts.conv_blocks - 1
+        layers: list[nn.Module] = []
         for i in range(opts.conv_layers):
             stride = 2 if opts.downsample == "stride" and i == opts.conv_layers - 1 and not last_block else 1
             layers.append(conv_bn_act(c, width, opts.kernel_size, stride, opts.batch_norm, opts.activation))
             c = width
         if opts.downsample == "pool" and not last_block:
             layers.append(nn.MaxPool2d(2, ceil_mode=True))
+        stages.append(nn.Sequential(*layers))
+    return nn.Sequential(*stages)
+
+
+@MODELS.register("pyramid_cnn")
+def pyramid_cnn(opts: PyramidCNNOptions, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    encoder = pyramid_encoder(opts, input_shape)
+    c = opts.initial_channels * 2 ** (opts.conv_blocks - 1)
     head = mlp_layers(2 * c, opts.fc_layers, num_classes, opts.activation, opts.dropout)
-    return nn.Sequential(*layers, GlobalMaxAvgPool(), *head)
+    return EncoderClassifier(encoder, nn.Sequential(GlobalMaxAvgPool(), *head))

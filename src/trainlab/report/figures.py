@@ -191,3 +191,18 @@ def plot_overlaid_curves(series: dict[str, Sequence[dict[str, float | str]]]) ->
         if i == 0:
             ax.legend(fontsize=7, ncol=1 + len(series) // 12)
     return fig
+
+
+def plot_reconstructions(inputs: np.ndarray, outputs: np.ndarray, path: Path, title: str = "") -> None:
+    """Images (N, C, H, W) in [0, 1]: the inputs in the top row, their reconstructions below."""
+    n = len(inputs)
+    fig = Figure(figsize=(1.2 * n, 2.6))
+    for row, images in enumerate((inputs, outputs)):
+        for i, image in enumerate(images):
+            ax = fig.add_subplot(2, n, row * n + i + 1)
+            pixels = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+            ax.imshow(pixels, cmap="gray" if image.shape[0] == 1 else None, vmin=0, vmax=1)
+            ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=9)
+    save(fig, path)

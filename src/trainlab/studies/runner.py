@@ -10,15 +10,16 @@ from typing import Any
 
 from rich.console import Console
 
+from trainlab import api
 from trainlab.config import load_config
 from trainlab.diagnose import gradflow
 from trainlab.diagnose.records import Records
-from trainlab.errors import ConfigError
+from trainlab.errors import ConfigError, UserError
 from trainlab.registry import did_you_mean
 from trainlab.runs import MetricsCSV, RunDir, write_json
 from trainlab.studies.aggregate import Band, curve_bands, epochs_to_fraction, fmt, mean_std
 from trainlab.studies.figures import plot_bands, plot_gradflow_grid
-from trainlab.studies.seeds import SeedsResult, run_seeds
+from trainlab.studies.seeds import SeedsResult, finished, run_seeds
 from trainlab.studies.study import Study
 
 # (column title, statistic, format): the comparison table, mean ± std over seeds
@@ -33,6 +34,7 @@ COLUMNS = (
 )
 CURVES = ("train_loss", "train_acc", "val_acc")
 TASK_FIGURES = ("decision_boundary.png", "bands.png", "confusion*.png")  # linked per variant (its first seed)
+INIT_FROM = "train.init_from="
 
 
 @dataclass
@@ -54,10 +56,12 @@ def run_study(study: Study, seeds: Sequence[int], out: Path | str = "runs", over
         if v not in study.variants:
             raise ConfigError(f"study {study.name} has no variant {v!r}", did_you_mean(v, list(study.variants)))
     path = Path(out) / study.name
+    start = source_run(study, path, tuple(overrides), console)
+    overrides = [o for o in overrides if not (study.source and o.startswith(INIT_FROM))]  # the caller's is `start`
     results: dict[str, SeedsResult] = {}
     datasets: dict[str, str] = {}
     for v in chosen:
-        cfg = load_config(None, study.overrides(v, tuple(overrides)))
+        cfg = load_config(None, study.overrides(v, tuple(overrides), start))
         datasets[v] = cfg.data.name
         results[v] = run_seeds(cfg, seeds, name=v, out=path, console=console, reuse=True)
         if results[v].status == "interrupted":  # write the comparison so far; a rerun reuses what completed
@@ -66,8 +70,8 @@ def run_study(study: Study, seeds: Sequence[int], out: Path | str = "runs", over
             for v, r in results.items()]
     data = ", ".join(dict.fromkeys(datasets.values()))
     write_json(path / "study.json", {"study": study.name, "data": data, "seeds": list(seeds),
-                                     "overrides": list(overrides), "rows": rows})
-    write_markdown(path / "summary.md", study, rows, data, seeds, overrides)
+                                     "overrides": list(overrides), "start": list(start), "rows": rows})
+    write_markdown(path / "summary.md", study, rows, data, seeds, [*start, *overrides])
     histories = {v: [MetricsCSV(RunDir(run.run_dir).metrics).read() for run in r.runs] for v, r in results.items()}
     bands = {v: curve_bands(h) for v, h in histories.items()}
     panels: dict[str, dict[str, Band]] = {k: {v: b[k] for v, b in bands.items() if k in b} for k in CURVES}
@@ -78,6 +82,20 @@ def run_study(study: Study, seeds: Sequence[int], out: Path | str = "runs", over
     plot_gradflow_grid({v: f for v, f in flows.items() if f}, path / "gradflow.png",
                        title=f"gradient flow, seed {seeds[0]} (one line per epoch)")
     return StudyResult(path, rows)
+
+
+def source_run(study: Study, path: Path, overrides: tuple[str, ...], console: Console | None) -> tuple[str, ...]:
+    """`train.init_from=<the study's source run>`, trained first into path/source (reused when complete), or the
+    caller's train.init_from; nothing when the study has no source."""
+    given = tuple(o for o in overrides if o.startswith(INIT_FROM))
+    if not study.source or given:
+        return given[-1:]
+    cfg = load_config(None, study.source_overrides(overrides))
+    result = finished(path / "source", cfg) or api.run(cfg, name="source", out=path, overwrite=True, console=console)
+    if result.status != "completed":
+        raise UserError(f"the source run of study {study.name} ended {result.status}",
+                        "rerun the study (it is retrained), or pass train.init_from=RUN_DIR")
+    return (f"{INIT_FROM}{Path(result.run_dir).resolve()}",)
 
 
 def variant_row(variant: str, result: SeedsResult) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 branches on a task's name."""
 
 from trainlab.tasks import (  # noqa: F401  (register the tasks)
+    autoencoder,
     binary,
     char_lm,
     classification,
