@@ -63,7 +63,8 @@ def test_checkpoint_loads_weights_only_and_predicts_like_the_in_memory_model(run
     assert not any("BatchNorm" in k for k in report.layers)
     state = torch.load(out, weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state["model"].values())
-    assert state["model"]["0.0.weight"].dtype == torch.qint8
+    conv = next(k for k in state["model"] if k.startswith("encoder.") and k.endswith(".weight"))
+    assert state["model"][conv].dtype == torch.qint8 and state["model"][conv].ndim == 4  # an int8 conv kernel
     task, cfg, model = _task_and_model(runs["conv"])
     in_memory = METHODS.get("static").convert(model, task.probe_batch("train", 2)[0], _examples(task, "train", 128))
     reloaded = load_quantized(out, task, cfg)
