@@ -198,3 +198,23 @@ def test_a_zip_that_is_not_a_torch_file_is_refused(tmp_path: Path) -> None:
         z.writestr("hello.txt", "hi")
     with pytest.raises(CheckpointError, match="truncated or not a checkpoint"):
         load_checkpoint(path)
+
+
+def test_conv_net_weights_of_the_flat_layout_still_load(tmp_path):
+    """Conv nets were one flat Sequential before the encoder/head split: a run saved then still evaluates."""
+    from trainlab.config import load_config
+    from trainlab.engine.checkpoint import load_weights, save_checkpoint
+    from trainlab.models import build_model
+
+    opts = load_config(None, ["model.name=convnet", "model.batch_norm=true"]).model
+    torch.manual_seed(0)
+    trained = build_model(opts, (1, 8, 8), 10)
+    flat = {f"{i}.{k.rsplit('.', 1)[-1]}": v for i, (k, v) in enumerate(trained.state_dict().items())}  # by position
+    save_checkpoint(tmp_path / "old.pt", {"model": flat, "epoch": 3})
+    fresh = build_model(opts, (1, 8, 8), 10)
+    assert load_weights(fresh, tmp_path / "old.pt") == 3
+    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), trained.state_dict().values(), strict=True))
+    shuffled = dict(reversed(list(flat.items())))  # shapes no longer agree in order: refused, not guessed
+    save_checkpoint(tmp_path / "bad.pt", {"model": shuffled, "epoch": 3})
+    with pytest.raises(CheckpointError, match="another architecture"):
+        load_weights(build_model(opts, (1, 8, 8), 10), tmp_path / "bad.pt")

@@ -72,8 +72,10 @@ def _is_weights(entry: object) -> bool:
 
 
 def check_model_state(model: nn.Module, state: dict[str, Any], path: Path) -> None:
-    """The checkpoint's weights fit `model`: the same names and shapes (else the first difference, named)."""
-    saved, live = state["model"], model.state_dict()
+    """The checkpoint's weights fit `model`: the same names and shapes (else the first difference, named).
+    Weights of the layout before models were split into `encoder` and `head` are renamed in `state` first."""
+    live = model.state_dict()
+    state["model"] = saved = renamed_legacy(state["model"], live)
     missing, unexpected = [k for k in live if k not in saved], [k for k in saved if k not in live]
     shape = next(((k, tuple(saved[k].shape), tuple(v.shape)) for k, v in live.items()
                   if k in saved and saved[k].shape != v.shape), None)
@@ -82,6 +84,19 @@ def check_model_state(model: nn.Module, state: dict[str, Any], path: Path) -> No
                 else f"{shape[0]} is {shape[1]} there, {shape[2]} here")  # type: ignore[index]
         raise CheckpointError(f"{path} was saved from another architecture ({what})",
                               "use the run's own config.yaml, or retrain")
+
+
+def renamed_legacy(saved: dict[str, Any], live: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """Conv nets saved as one flat Sequential (keys `0.0.weight`, …, `7.bias`) hold the same tensors, in the same
+    order, as today's `encoder.*`/`head.*` model: renamed by position when every shape agrees; else as saved."""
+    old = all(k.split(".", 1)[0].isdigit() for k in saved)
+    new = all(k.startswith(("encoder.", "head.")) for k in live)
+    if not (old and new) or len(saved) != len(live):
+        return saved
+    pairs = list(zip(saved.items(), live.items(), strict=True))
+    if any(not isinstance(v, torch.Tensor) or v.shape != w.shape for (_, v), (_, w) in pairs):
+        return saved
+    return {name: v for (_, v), (name, _) in pairs}
 
 
 def check_resume_state(state: dict[str, Any], path: Path, optimizer: torch.optim.Optimizer,
