@@ -213,7 +213,8 @@ def test_conv_net_weights_of_the_flat_layout_still_load(tmp_path):
     save_checkpoint(tmp_path / "old.pt", {"model": flat, "epoch": 3})
     fresh = build_model(opts, (1, 8, 8), 10)
     assert load_weights(fresh, tmp_path / "old.pt") == 3
-    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), trained.state_dict().values(), strict=True))
+    pairs = zip(fresh.state_dict().values(), trained.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
     shuffled = dict(reversed(list(flat.items())))  # shapes no longer agree in order: refused, not guessed
     save_checkpoint(tmp_path / "bad.pt", {"model": shuffled, "epoch": 3})
     with pytest.raises(CheckpointError, match="another architecture"):
