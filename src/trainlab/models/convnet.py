@@ -27,8 +27,11 @@ def convnet(opts: ConvNetOptions, input_shape: tuple[int, ...], num_classes: int
             raise ConfigError(f"convnet: {len(opts.filters)} pooling blocks shrink a "
                               f"{input_shape[1]}x{input_shape[2]} input to nothing",
                               "use fewer model.filters")
-        layers += [conv_bn_act(c, width, opts.kernel_size, 1, opts.batch_norm, opts.activation),
-                   nn.MaxPool2d(2)]
+        block = conv_bn_act(c, width, opts.kernel_size, 1, opts.batch_norm, opts.activation)
+        if opts.pool_first:  # conv → pool → norm → act (airbench's order): norm and act run on a quarter of the pixels
+            layers += [block[0], nn.MaxPool2d(2), *block[1:]]
+        else:
+            layers += [block, nn.MaxPool2d(2)]
         c, h, w = width, h // 2, w // 2
     head = mlp_layers(c * h * w, opts.hidden, num_classes, opts.activation, opts.dropout)
     return nn.Sequential(*layers, nn.Flatten(), *head)
