@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Iterable
 
@@ -29,8 +30,22 @@ OPTIMIZERS.register("adadelta")(lambda p, c: torch.optim.Adadelta(
     p, lr=c.lr, rho=c.rho, eps=c.eps, weight_decay=c.weight_decay))
 
 
+FUSED = frozenset({"sgd", "adam", "adamw"})  # torch has fused CUDA kernels for these: one launch updates all
+
+
 def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
-    return OPTIMIZERS.get(cfg.name)([p for p in model.parameters() if p.requires_grad], cfg)
+    """The configured optimizer; on CUDA, torch's fused implementation where there is one (same update,
+    same state: a checkpoint moves between the two)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = OPTIMIZERS.get(cfg.name)(params, cfg)
+    return fused(opt, params) if cfg.name in FUSED and params and params[0].is_cuda else opt
+
+
+def fused(opt: torch.optim.Optimizer, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    """`opt` rebuilt with the same settings as torch's fused implementation (CUDA, and the CPU for Adam/SGD)."""
+    args = inspect.signature(type(opt)).parameters
+    settings = {k: v for k, v in opt.defaults.items() if k in args}
+    return type(opt)(params, **settings | {"foreach": None, "fused": True})
 
 
 # A schedule is a multiplier of the base lr as a function of the optimizer step,

@@ -82,14 +82,15 @@ class ArrayTask(Task):
 
     def train_batches(self, gen: torch.Generator, epoch: int) -> Iterator[Batch]:
         aug = self.cfg.data.augment
-        for x, y in self.splits["train"].batches(self.cfg.train.batch_size, gen):
+        for x, y in self.splits["train"].batches(self.cfg.train.batch_size, gen, self.cfg.train.drop_last):
             yield augment(x, aug, gen), y
 
     def eval_batches(self, split: str) -> Iterator[Batch]:
         return self.splits[split].batches(self.cfg.train.eval_batch_size)
 
     def num_train_batches(self) -> int:
-        return self.splits["train"].num_batches(self.cfg.train.batch_size, shuffle=True)
+        return self.splits["train"].num_batches(self.cfg.train.batch_size, shuffle=True,
+                                                drop_last=self.cfg.train.drop_last)
 
     def split_names(self) -> list[str]:
         return [name for name in SPLITS if len(self.splits[name])]
