@@ -1,104 +1,234 @@
-"""Engine overhead: `trainlab run`'s trainer vs a bare hand-written PyTorch loop.
+"""Engine overhead: `trainlab run`'s trainer vs a bare hand-written PyTorch loop, on a noisy machine.
 
-Same model, data, batch size and epochs; runs interleaved (bare, engine, engine, bare, ...) so
-drift in machine load hits both. The engine side is exactly what `trainlab run` executes
-(metrics CSV, TensorBoard, checkpoints, diagnosis on); the bare side trains, tracks loss and
-accuracy the way hand-written loops do, and evaluates the validation split each epoch.
+Same model, data, batch size, optimiser and epochs on both sides. Two measurements:
 
-    python benchmarks/engine_overhead.py [--data fashion-mnist] [--repeats 5]
+1. Whole epochs, interleaved (bare, engine, engine, bare, ...) `--repeats` times: the engine side is
+   the trainer `trainlab run` builds (metrics CSV, TensorBoard, checkpoints; `--diagnose` adds the
+   diagnosis callbacks), the bare side trains, tracks loss and accuracy with `.item()` the way
+   hand-written loops do and evaluates the validation split each epoch. Wall time and process CPU
+   time (user + sys, all threads) of each; the ratio of the minimums (the least-disturbed runs) and
+   of the medians.
+2. The hot loop alone, in one process: `Trainer.train_epoch` against the bare steps on the same
+   model, interleaved `--rounds` times; (engine − bare) / steps is the engine's per-step overhead
+   in microseconds (from the minimums, and from the medians).
+
+With `--lightning` (the `bench` extra), a LightningModule of the same model, data and optimiser is
+timed the same way as (1), with its logging of loss and accuracy per step.
+
+    python benchmarks/engine_overhead.py [--repeats 10] [--rounds 20] [--threads N] [--diagnose]
+                                         [--lightning] [key=value ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `trainlab` sets it: no spinning threads on a shared CPU
 
 import torch
 import torch.nn.functional as F
 from machine import machine
 from rich.console import Console
 
-from trainlab.api import build_trainer
+from trainlab.api import Start, build_trainer, prepare_start
 from trainlab.config import Config, load_config
-from trainlab.data import load_dataset
+from trainlab.engine import Trainer
 from trainlab.models import build_model
 from trainlab.runs import RunDir
 
+Timing = tuple[float, float]  # (wall, cpu) seconds
 
-def bare_loop(cfg: Config, x: torch.Tensor, y: torch.Tensor, xv: torch.Tensor, yv: torch.Tensor) -> float:
-    torch.manual_seed(cfg.train.seed)
-    model = build_model(cfg.model, tuple(x.shape[1:]), int(y.max()) + 1)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr)
-    bs = cfg.train.batch_size
-    gc.collect()
-    start = time.perf_counter()
-    for _ in range(cfg.train.epochs):
-        model.train()
-        total, correct = 0.0, 0
-        for idx in torch.randperm(len(y)).split(bs):
-            xb, yb = x[idx], y[idx]
-            out = model(xb)
+
+def timed(fn: Callable[[], object]) -> Timing:
+    gc.collect()  # the previous run's garbage is freed now, not inside the timed region
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+class Bare:
+    """The hand-written loop: a model, Adam, shuffled index batches, `.item()` bookkeeping."""
+
+    def __init__(self, cfg: Config, trainer: Trainer) -> None:
+        split = trainer.task.splits  # type: ignore[attr-defined]
+        self.x, self.y, self.xv, self.yv = split["train"].x, split["train"].y, split["val"].x, split["val"].y
+        self.cfg = cfg
+        torch.manual_seed(cfg.train.seed)
+        self.model = build_model(cfg.model, tuple(self.x.shape[1:]), int(self.y.max()) + 1)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.optim.lr)
+
+    def steps(self) -> int:
+        """One epoch of training steps; returns how many."""
+        self.model.train()
+        total, correct, n = 0.0, 0, 0
+        for idx in torch.randperm(len(self.y)).split(self.cfg.train.batch_size):
+            xb, yb = self.x[idx], self.y[idx]
+            out = self.model(xb)
             loss = F.cross_entropy(out, yb)
-            opt.zero_grad()
+            self.opt.zero_grad(set_to_none=True)
             loss.backward()
-            opt.step()
+            self.opt.step()
             total += loss.item() * len(yb)
             correct += (out.argmax(1) == yb).sum().item()
-        model.eval()
-        with torch.no_grad():
-            val_correct = sum((model(xb).argmax(1) == yb).sum().item()
-                              for xb, yb in zip(xv.split(1024), yv.split(1024), strict=True))
-        assert total > 0 and val_correct >= 0
-    return time.perf_counter() - start
+            n += 1
+        assert total > 0 and correct >= 0
+        return n
+
+    def epochs(self) -> None:
+        for _ in range(self.cfg.train.epochs):
+            self.steps()
+            self.model.eval()
+            with torch.no_grad():
+                val = sum((self.model(xb).argmax(1) == yb).sum().item()
+                          for xb, yb in zip(self.xv.split(1024), self.yv.split(1024), strict=True))
+            assert val >= 0
 
 
-def engine(cfg: Config, workdir: Path, i: int) -> float:
+def engine_run(cfg: Config, start: Start, workdir: Path, i: int) -> Timing:
+    """A fresh model on the already loaded task, trained by the trainer `trainlab run` builds."""
+    torch.manual_seed(cfg.train.seed)
     run = RunDir.create(workdir / f"run{i}")
-    trainer, _ = build_trainer(cfg, run, Console(quiet=True))
-    gc.collect()  # the previous run's trainer and data copies are freed now, not inside the timed loop
-    start = time.perf_counter()
-    trainer.fit()
-    return time.perf_counter() - start
+    trainer, _ = build_trainer(cfg, run, Console(quiet=True), start=Start(start.task, start.task.build_model()))
+    return timed(trainer.fit)
+
+
+class Batches:
+    """Shuffled (or ordered) index-slice batches of resident tensors, as both other sides batch."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, size: int, shuffle: bool) -> None:
+        self.x, self.y, self.size, self.shuffle = x, y, size, shuffle
+
+    def __len__(self) -> int:
+        return -(-len(self.y) // self.size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = torch.randperm(len(self.y)) if self.shuffle else torch.arange(len(self.y))
+        for idx in order.split(self.size):
+            yield self.x[idx], self.y[idx]
+
+
+def lightning_run(cfg: Config, trainer: Trainer, workdir: Path) -> Timing:
+    import lightning as L  # the `bench` extra
+
+    class Module(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = build_model(cfg.model, tuple(trainer.task.splits["train"].x.shape[1:]), 10)  # type: ignore[attr-defined]
+
+        def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
+            x, y = batch
+            out = self.net(x)
+            loss = F.cross_entropy(out, y)
+            self.log("train_loss", loss, on_epoch=True)
+            self.log("train_acc", (out.argmax(1) == y).float().mean(), on_epoch=True)
+            return loss
+
+        def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+            x, y = batch
+            self.log("val_acc", (self.net(x).argmax(1) == y).float().mean())
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return torch.optim.Adam(self.parameters(), lr=cfg.optim.lr)
+
+    splits = trainer.task.splits  # type: ignore[attr-defined]
+    loader = lambda s, bs, shuffle: Batches(splits[s].x, splits[s].y, bs, shuffle)  # noqa: E731
+    torch.manual_seed(cfg.train.seed)
+    fit = L.Trainer(max_epochs=cfg.train.epochs, accelerator="cpu", devices=1, logger=False,
+                    enable_progress_bar=False, enable_model_summary=False, default_root_dir=workdir,
+                    enable_checkpointing=True)
+    module = Module()
+    return timed(lambda: fit.fit(module, loader("train", cfg.train.batch_size, True), loader("val", 1024, False)))
+
+
+def summary(name: str, runs: list[Timing]) -> str:
+    walls, cpus = [w for w, _ in runs], [c for _, c in runs]
+    return (f"{name:<10} wall min {min(walls):.3f}s median {statistics.median(walls):.3f}s | "
+            f"cpu min {min(cpus):.3f}s median {statistics.median(cpus):.3f}s  ({len(runs)} runs)")
+
+
+def ratios(name: str, a: list[Timing], b: list[Timing]) -> str:
+    out = []
+    for k, label in ((0, "wall"), (1, "cpu")):
+        xa, xb = [t[k] for t in a], [t[k] for t in b]
+        out.append(f"{label}: {min(xa) / min(xb):.3f} of minimums, "
+                   f"{statistics.median(xa) / statistics.median(xb):.3f} of medians")
+    return f"{name}: " + "; ".join(out)
+
+
+def per_step(trainer: Trainer, bare: Bare, rounds: int) -> None:
+    """The hot loop alone: engine epochs (`Trainer.train_epoch`) and bare epochs, interleaved."""
+    steps = trainer.task.num_train_batches()
+    eng: list[Timing] = []
+    raw: list[Timing] = []
+    trainer._bind_hooks()
+    for r in range(rounds):
+        first, second = (eng, raw) if r % 2 == 0 else (raw, eng)
+        for out in (first, second):
+            out.append(timed(bare.steps) if out is raw else timed(lambda e=r + 1: trainer.train_epoch(e)))
+    for k, label in ((0, "wall"), (1, "cpu")):
+        e, b = [t[k] for t in eng], [t[k] for t in raw]
+        lo = (min(e) - min(b)) / steps * 1e6
+        med = (statistics.median(e) - statistics.median(b)) / steps * 1e6
+        print(f"hot loop {label}: engine {min(e) / steps * 1e6:,.0f} µs/step, bare {min(b) / steps * 1e6:,.0f} "
+              f"µs/step (minimums); engine overhead {lo:+.1f} µs/step from minimums, {med:+.1f} from medians "
+              f"({rounds} rounds of {steps} steps; ratio of minimums {min(e) / min(b):.3f})")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="fashion-mnist")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=10, help="interleaved whole-epoch runs of each side")
+    ap.add_argument("--rounds", type=int, default=20, help="interleaved hot-loop epochs of each side")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--diagnose", action="store_true", help="engine with the diagnosis callbacks on")
+    ap.add_argument("--lightning", action="store_true", help="also time Lightning (pip install '.[bench]')")
     ap.add_argument("overrides", nargs="*", help="extra key=value config overrides")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = load_config(None, [f"data.name={args.data}", "model.name=mlp", "model.hidden=[256,128]",
                              "train.epochs=1", "train.batch_size=128", "train.quiet=true", "train.device=cpu",
-                             *args.overrides])
-    data = load_dataset(cfg.data)
-    x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
-    xv, yv = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
+                             f"diagnose.enabled={str(args.diagnose).lower()}", *args.overrides])
     print(machine())
-    diagnosis = "on" if cfg.diagnose.enabled else "off"
-    print(f"workload: {cfg.data.name} ({len(y)} train, {len(yv)} val), {cfg.model.name} {cfg.model.hidden}, "
-          f"batch {cfg.train.batch_size}, {cfg.train.epochs} epoch(s), diagnosis {diagnosis}")
-    bare_t, engine_t = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        engine(cfg, Path(tmp), -1)  # warm-up: imports, allocator, TensorBoard
-        bare_loop(cfg, x, y, xv, yv)
+        start = prepare_start(cfg)  # the data are loaded once; each engine run gets a fresh model
+        probe, _ = build_trainer(cfg, RunDir.create(Path(tmp) / "probe"), Console(quiet=True), start=start)
+        bare = Bare(cfg, probe)
+        print(f"workload: {cfg.data.name} ({len(bare.y)} train, {len(bare.yv)} val), {cfg.model.name} "
+              f"{getattr(cfg.model, 'hidden', '')}, batch {cfg.train.batch_size}, {cfg.train.epochs} epoch(s), "
+              f"diagnosis {'on' if args.diagnose else 'off'}, {args.threads} thread(s), pid {os.getpid()}")
+        engine_run(cfg, start, Path(tmp), -1)  # warm-up: imports, allocator, TensorBoard
+        bare.epochs()
+        bare_t: list[Timing] = []
+        engine_t: list[Timing] = []
+        light_t: list[Timing] = []
         for i in range(args.repeats):
-            if i % 2 == 0:
-                bare_t.append(bare_loop(cfg, x, y, xv, yv))
-                engine_t.append(engine(cfg, Path(tmp), i))
-            else:
-                engine_t.append(engine(cfg, Path(tmp), i))
-                bare_t.append(bare_loop(cfg, x, y, xv, yv))
-    b, e = statistics.median(bare_t), statistics.median(engine_t)
-    print(f"bare loop: median {b:.3f}s  (runs: {', '.join(f'{t:.3f}' for t in bare_t)})")
-    print(f"engine:    median {e:.3f}s  (runs: {', '.join(f'{t:.3f}' for t in engine_t)})")
-    print(f"ratio engine/bare: {e / b:.3f} of medians, {min(engine_t) / min(bare_t):.3f} of best runs"
-          "  (target <= 1.03)")
+            sides: list[tuple[list[Timing], Callable[[], Timing]]] = [
+                (bare_t, lambda: timed(Bare(cfg, probe).epochs)),
+                (engine_t, lambda n=i: engine_run(cfg, start, Path(tmp), n))]
+            if args.lightning:
+                sides.append((light_t, lambda n=i: lightning_run(cfg, probe, Path(tmp) / f"pl{n}")))
+            for out, side in sides if i % 2 == 0 else reversed(sides):
+                out.append(side())
+        print(summary("bare", bare_t))
+        print(summary("engine", engine_t))
+        print(ratios("engine/bare", engine_t, bare_t) + "  (target <= 1.02 by CPU time)")
+        if light_t:
+            print(summary("lightning", light_t))
+            print(ratios("lightning/bare", light_t, bare_t))
+            steps = probe.task.num_train_batches() * cfg.train.epochs
+            for name, runs in (("engine", engine_t), ("lightning", light_t)):
+                extra = (statistics.median(c for _, c in runs) - statistics.median(c for _, c in bare_t))
+                print(f"{name} overhead per epoch (medians, cpu): {extra / cfg.train.epochs:+.3f}s "
+                      f"({extra / steps * 1e6:+.0f} µs/step)")
+        per_step(probe, bare, args.rounds)
+    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

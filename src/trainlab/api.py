@@ -32,6 +32,7 @@ from trainlab.report import plot_curves
 from trainlab.runs import MetricsCSV, RunDir, RunLock, read_yaml, write_json, write_yaml
 from trainlab.runs.log import log_to, warnings_to
 from trainlab.runs.summary import best_row
+from trainlab.runs.timing import process_age, timing_line
 from trainlab.tasks import TASKS
 
 log = logging.getLogger("trainlab")
@@ -160,11 +161,14 @@ def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, con
             "device": describe_device(device), "versions": versions(),
         }
         write_json(run_dir.summary, summary)
+        startup = process_age()
         status = trainer.fit()
         distributed.shutdown()  # ── DDP: the ranks' last collective is behind them (the test pass is rank 0's alone)
         summary |= _finish(trainer, run_dir, status)
         if diagnosis is not None:
             summary |= diagnosis.report(trainer)
+        summary["timing"] = _timing(summary.pop("timing"), startup, trainer)
+        log.info(timing_line(summary["timing"]))
         write_json(run_dir.summary, summary)
     return RunResult(run_dir.path, status, summary)
 
@@ -219,16 +223,31 @@ def _finish(trainer: Trainer, run_dir: RunDir, status: str) -> dict[str, Any]:
     out = {("best_" + k if k.startswith("val_") else k): v for k, v in out.items()}
     if trainer.failure:
         out["failure"] = trainer.failure
+    final_eval = 0.0
     if rows:
         plot_curves(rows, run_dir.plots / "curves.png", title=run_dir.path.name)
     best = run_dir.checkpoint("best")
     if status in ("completed", "early_stopped") and best.is_file() and trainer.task.has_split("test"):
         load_weights(trainer.module, best, trainer.device)
-        test = trainer.eval_sums("test", alone=True)  # rank 0 alone under DDP: the others have finished
+        start = time.perf_counter()
+        # the one test pass (rank 0 alone under DDP: the others have finished): metrics and report share its sums
+        test = trainer.eval_sums("test", alone=True)
         out |= {f"test_{k}": v for k, v in trainer.task.summarize(test).items()}
+        final_eval = time.perf_counter() - start
         out |= trainer.task.final_report(trainer.module, run_dir, test)
         log.info("test: %s", "  ".join(f"{k} {v:.4f}" for k, v in out.items() if k.startswith("test_")))
+    out["timing"] = {"final_eval_s": final_eval}
     return out
+
+
+def _timing(finish: dict[str, float], startup: float, trainer: Trainer) -> dict[str, Any]:
+    """summary.json's `timing`: this command's start-up (process start to the first epoch: imports, data load,
+    model), its epochs (training and validation), the final test evaluation, the rest (checkpoints, figures,
+    diagnosis) and the whole command so far."""
+    t = {"startup_s": startup, "train_s": sum(trainer.epoch_times), "epochs_s": trainer.epoch_times,
+         "final_eval_s": finish["final_eval_s"], "other_s": 0.0, "total_s": process_age()}
+    t["other_s"] = t["total_s"] - startup - t["train_s"] - t["final_eval_s"]
+    return {k: [round(e, 3) for e in v] if isinstance(v, list) else round(v, 3) for k, v in t.items()}
 
 
 def _console_handler(console: Console) -> RichHandler:

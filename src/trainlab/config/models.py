@@ -46,6 +46,9 @@ class ConvNetOptions(Section):
     activation: Activation = Field(default="relu", description="non-linearity")
     batch_norm: bool = Field(default=False, description="batch norm after each conv")
     dropout: float = Field(default=0.0, ge=0, lt=1, description="dropout in the affine head")
+    pool_first: bool = Field(
+        default=False, description="pool right after each conv, before batch norm and activation (a quarter of "
+        "their work; 1.5x faster training on the CPU)")
 
 
 class PyramidCNNOptions(Section):

@@ -122,6 +122,9 @@ class TrainConfig(Section):
     precision: Literal["fp32", "bf16", "fp16"] = Field(default="fp32", description="autocast precision")
     channels_last: bool = Field(default=False, description="channels-last memory format (conv nets)")
     compile: bool = Field(default=False, description="torch.compile the model")
+    drop_last: bool = Field(
+        default=False, description="drop each epoch's last, smaller training batch (array tasks): every step has one "
+        "shape, as torch.compile and CUDA graphs like")
     grad_clip: float | None = Field(default=None, gt=0, description="clip gradients at this value (None = off)")
     grad_clip_mode: Literal["norm", "value"] = Field(default="norm", description="clip total norm or each value")
     early_stop: EarlyStopConfig = Field(default_factory=EarlyStopConfig, description="early stopping")

@@ -17,6 +17,9 @@ class ClassificationOptions(Section):
     """Inputs → one class label; loss, accuracy, confusion matrix."""
 
     name: Literal["classification"] = "classification"
+    tta_flip: bool = Field(
+        default=False, description="evaluate on each image and its mirror image, averaging the logits "
+        "(test-time augmentation; image data)")
 
 
 class BinaryOptions(Section):

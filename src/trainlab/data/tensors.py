@@ -51,10 +51,11 @@ class TensorSplit:
             return x
         return torch.addcmul(self.shift, x.float(), self.scale)
 
-    def batches(self, batch_size: int, gen: torch.Generator | None = None, world: int = 1
+    def batches(self, batch_size: int, gen: torch.Generator | None = None, world: int = 1, drop_last: bool = False
                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Shuffled when `gen` is given; a trailing batch of one is dropped (batch norm needs two), and under DDP
-        one whose `world` shares (`shard_rows`) would hold fewer than two each."""
+        """Shuffled when `gen` is given; a trailing batch of one is dropped (batch norm needs two), under DDP one
+        whose `world` shares (`shard_rows`) would hold fewer than two each, and with `drop_last` any trailing batch
+        smaller than `batch_size` (fixed shapes)."""
         n = len(self)
         if gen is None:
             for i in range(0, n, batch_size):
@@ -63,13 +64,15 @@ class TensorSplit:
         order = torch.randperm(n, generator=gen, device=gen.device).to(self.x.device)
         for i in range(0, n, batch_size):
             idx = order[i:i + batch_size]
-            if len(idx) // world < 2 < n:
+            if len(idx) // world < 2 < n or (drop_last and len(idx) < batch_size < n):
                 break
             yield self.inputs(self.x[idx]), self.y[idx]
 
-    def num_batches(self, batch_size: int, shuffle: bool, world: int = 1) -> int:
+    def num_batches(self, batch_size: int, shuffle: bool, world: int = 1, drop_last: bool = False) -> int:
         n = len(self)
         full, rest = divmod(n, batch_size)
+        if drop_last and shuffle and full:
+            return full
         return full + (1 if rest // world > 1 or (rest == 1 and not shuffle) else 0)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -32,10 +33,25 @@ OPTIMIZERS.register("adadelta")(lambda p, c: torch.optim.Adadelta(
 
 #: the prefix of a transferable model's classifier (models name it `head`)
 HEAD = "head."
+FUSED = frozenset({"sgd", "adam", "adamw"})  # torch has fused CUDA kernels for these: one launch updates all
 
 
 def build_optimizer(model: nn.Module, cfg: OptimConfig, backbone_lr: float | None = None) -> torch.optim.Optimizer:
-    return OPTIMIZERS.get(cfg.name)(param_groups(model, backbone_lr), cfg)
+    """The configured optimizer over `param_groups`; on CUDA, torch's fused implementation where there is one
+    (same update, same state: a checkpoint moves between the two)."""
+    groups = param_groups(model, backbone_lr)
+    opt = OPTIMIZERS.get(cfg.name)(groups, cfg)
+    first = next((g["params"][0] for g in groups if g["params"]), None)
+    # fresh groups: the first optimizer filled its own with every default (fused=False among them)
+    return fused(opt, param_groups(model, backbone_lr)) if cfg.name in FUSED and first is not None and first.is_cuda \
+        else opt
+
+
+def fused(opt: torch.optim.Optimizer, groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
+    """`opt` rebuilt with the same settings as torch's fused implementation (CUDA, and the CPU for Adam/SGD)."""
+    args = inspect.signature(type(opt)).parameters
+    settings = {k: v for k, v in opt.defaults.items() if k in args}
+    return type(opt)(groups, **settings | {"foreach": None, "fused": True})
 
 
 def param_groups(model: nn.Module, backbone_lr: float | None) -> list[dict[str, Any]]:

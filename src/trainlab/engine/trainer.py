@@ -24,6 +24,7 @@ from trainlab.runs import RunDir
 from trainlab.runs.signals import interrupts_held
 
 log = logging.getLogger("trainlab")
+HOOKS = ("on_fit_start", "on_epoch_start", "on_after_backward", "on_step_end", "on_epoch_end", "on_fit_end")
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.train.precision == "fp16")
         self.autocast = autocast_factory(cfg.train, device)
         self.callbacks = list(callbacks)
+        self._bind_hooks()
         self.state = FitState()
         self.saved_epoch = 0  # epoch of the newest last.pt (what a resume continues from)
         self.failure: str | None = None
@@ -66,10 +68,12 @@ class Trainer:
         self._epoch_start = 0.0
         # On an accelerator, checking the loss every step would sync host and device; check in windows.
         self.check_every = 1 if device.type == "cpu" else 25
+        self.epoch_times: list[float] = []  # this process's epochs, seconds each (summary.json's timing)
 
     # ----------------------------------------------------------------- the loop
     def fit(self) -> str:
         """Train to the configured epoch count; returns the final status."""
+        self._bind_hooks()
         self._call("on_fit_start", self)
         if self.state.epoch == 0 and (conflict := early_stop_conflict(self.cfg.train, self.cfg.sched)):
             log.warning(conflict)
@@ -111,23 +115,8 @@ class Trainer:
         self._epoch_start = time.perf_counter()
         self.examples_seen = 0
         self._call("on_epoch_start", self, epoch)
-        distributed.seed_epoch(self.cfg.train.seed, epoch)  # ── DDP: each rank's own dropout stream
-        gen = epoch_generator(self.cfg.train.seed, epoch, self.device)
-        self.model.train()
-        sums: Stats = {}
         lr = self.schedule.lr
-        for i, batch in enumerate(self.task.train_batches(gen, epoch)):
-            loss, stats = self._train_step(batch)
-            accumulate(sums, stats)
-            self.examples_seen += self.task.examples(batch)
-            if (i + 1) % self.check_every == 0 and not math.isfinite(float(sums["loss"])):
-                raise self._nonfinite(epoch, i)
-            self._call("on_step_end", self, i, loss)
-        sums = distributed.all_reduce_stats(sums)  # ── DDP: global metrics on every rank
-        self.examples_seen *= distributed.world()  # (the shares are equal)
-        if not math.isfinite(float(sums["loss"])):
-            raise self._nonfinite(epoch, None)
-        train = self.task.summarize(sums)
+        train = self.task.summarize(self.train_epoch(epoch))
         val = self.evaluate("val") if self.task.has_split("val") else {}
         row: dict[str, Any] = {"epoch": epoch, "lr": lr}
         row |= {f"train_{k}": v for k, v in train.items()}
@@ -136,26 +125,59 @@ class Trainer:
         improved = self._track_best(epoch, row[self.monitor])
         elapsed = time.perf_counter() - self._epoch_start
         row["epoch_time_s"] = elapsed
+        self.epoch_times.append(elapsed)
         self.state.epoch = epoch
         self.state.wall_time_s += elapsed
         log.info(_format_row(row, self.cfg.train.epochs, self.examples_seen / max(elapsed, 1e-9)))
         return row, improved
 
+    def train_epoch(self, epoch: int) -> Stats:
+        """The hot loop: one epoch of training steps; returns the task's step statistics summed.
+
+        Per-step Python is kept out of it: hooks no callback overrides are never called (`_hooks`), the
+        statistics stay tensors summed on the device, and the loss is checked for NaN every step on the CPU
+        (a free read there) but only every `check_every` steps on an accelerator (a host sync)."""
+        distributed.seed_epoch(self.cfg.train.seed, epoch)  # ── DDP: each rank's own dropout stream
+        gen = epoch_generator(self.cfg.train.seed, epoch, self.device)
+        self.model.train()
+        sums: Stats = {}
+        step_end, check_every, examples = self._hooks["on_step_end"], self.check_every, self.task.examples
+        for i, batch in enumerate(self.task.train_batches(gen, epoch)):
+            loss, stats = self._train_step(batch)
+            accumulate(sums, stats)
+            self.examples_seen += examples(batch)
+            if (i + 1) % check_every == 0 and not math.isfinite(float(sums["loss"])):
+                raise self._nonfinite(epoch, i)
+            for cb in step_end:
+                cb.on_step_end(self, i, loss)
+        sums = distributed.all_reduce_stats(sums)  # ── DDP: global metrics on every rank
+        self.examples_seen *= distributed.world()  # (the shares are equal)
+        if not math.isfinite(float(sums["loss"])):
+            raise self._nonfinite(epoch, None)
+        return sums
+
     def _train_step(self, batch: Any) -> tuple[torch.Tensor, Stats]:
-        with self.autocast():
+        if self._plain:  # fp32, no scaler, no clipping, no after-backward hook: the bare sequence of calls
             loss, stats = self.task.step(self.model, batch)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self._call("on_after_backward", self)
-        clip = self.cfg.train.grad_clip
-        if clip is not None:
-            self.scaler.unscale_(self.optimizer)
-            if self.cfg.train.grad_clip_mode == "norm":
-                nn.utils.clip_grad_norm_(self.module.parameters(), clip)
-            else:
-                nn.utils.clip_grad_value_(self.module.parameters(), clip)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+        else:
+            with self.autocast():
+                loss, stats = self.task.step(self.model, batch)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            for cb in self._hooks["on_after_backward"]:
+                cb.on_after_backward(self)
+            clip = self.cfg.train.grad_clip
+            if clip is not None:
+                self.scaler.unscale_(self.optimizer)
+                if self.cfg.train.grad_clip_mode == "norm":
+                    nn.utils.clip_grad_norm_(self.module.parameters(), clip)
+                else:
+                    nn.utils.clip_grad_value_(self.module.parameters(), clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
         self.schedule.step()
         self.state.step += 1
         return loss.detach(), stats
@@ -244,10 +266,20 @@ class Trainer:
         self.saved_epoch = self.state.epoch
         set_rng_state(state["rng"])
 
+    def _bind_hooks(self) -> None:
+        """Per hook, the callbacks that override it, so a no-op hook costs nothing in the hot loop; and whether a
+        step is plain (fp32, no scaler, no clipping, no after-backward hook). Bound again at each fit, so
+        callbacks added after construction are called too."""
+        self._hooks = {h: [cb for cb in self.callbacks if getattr(type(cb), h) is not getattr(Callback, h)]
+                       for h in HOOKS}
+        self._plain = (self.cfg.train.precision == "fp32" and not self.scaler.is_enabled()
+                       and self.cfg.train.grad_clip is None and not self._hooks["on_after_backward"])
+
     def _call(self, hook: str, *args: Any) -> None:
         """Hooks run in the callbacks' order; `on_fit_end` in reverse, as nested contexts unwind: a callback
         that others use (a writer) opens first and closes last."""
-        for cb in reversed(self.callbacks) if hook == "on_fit_end" else self.callbacks:
+        hooked = self._hooks[hook]
+        for cb in reversed(hooked) if hook == "on_fit_end" else hooked:
             getattr(cb, hook)(*args)
 
 

@@ -30,8 +30,11 @@ def convnet_encoder(opts: ConvNetOptions, input_shape: tuple[int, ...]) -> nn.Se
             raise ConfigError(f"convnet: {len(opts.filters)} pooling blocks shrink a "
                               f"{input_shape[1]}x{input_shape[2]} input to nothing",
                               "use fewer model.filters")
-        stages.append(nn.Sequential(conv_bn_act(c, width, opts.kernel_size, 1, opts.batch_norm, opts.activation),
-                                    nn.MaxPool2d(2)))
+        block = conv_bn_act(c, width, opts.kernel_size, 1, opts.batch_norm, opts.activation)
+        if opts.pool_first:  # conv → pool → norm → act (airbench's order): norm and act run on a quarter of the pixels
+            stages.append(nn.Sequential(block[0], nn.MaxPool2d(2), *block[1:]))
+        else:
+            stages.append(nn.Sequential(block, nn.MaxPool2d(2)))
         c, h, w = width, h // 2, w // 2
     return nn.Sequential(*stages)
 

@@ -84,15 +84,16 @@ class ArrayTask(Task):
     def train_batches(self, gen: torch.Generator, epoch: int) -> Iterator[Batch]:
         """Under DDP every rank draws and augments the whole global batch, as one process does, and keeps its
         share: the same examples and augmentations as one process (augmenting is cheap beside the step)."""
-        aug, shard = self.cfg.data.augment, self.shard
-        for x, y in self.splits["train"].batches(self.cfg.train.batch_size, gen, world=shard[1]):
+        aug, shard, train = self.cfg.data.augment, self.shard, self.cfg.train
+        for x, y in self.splits["train"].batches(train.batch_size, gen, world=shard[1], drop_last=train.drop_last):
             yield shard_rows(augment(x, aug, gen, (self.data.mean, self.data.std)), shard), shard_rows(y, shard)
 
     def eval_batches(self, split: str) -> Iterator[Batch]:
         return self.splits[split].batches(self.cfg.train.eval_batch_size)
 
     def num_train_batches(self) -> int:
-        return self.splits["train"].num_batches(self.cfg.train.batch_size, shuffle=True, world=self.shard[1])
+        return self.splits["train"].num_batches(self.cfg.train.batch_size, shuffle=True, world=self.shard[1],
+                                                drop_last=self.cfg.train.drop_last)
 
     def split_names(self) -> list[str]:
         return [name for name in SPLITS if len(self.splits[name])]
