@@ -77,7 +77,7 @@ def test_pool_first_puts_the_pool_between_conv_and_norm_and_keeps_the_shapes() -
     assert model(torch.randn(3, 1, 28, 28)).shape == (3, 10)
 
 
-def test_test_time_flips_average_the_logits_of_both_mirror_images() -> None:
+def test_test_time_flips_average_the_probabilities_of_both_mirror_images() -> None:
     cfg = load_config(None, ["data.subset=200", "model.name=convnet", "model.filters=[4]", "task.tta_flip=true"])
     task = ClassificationTask(cfg, torch.device("cpu"))
     torch.manual_seed(0)
@@ -85,7 +85,7 @@ def test_test_time_flips_average_the_logits_of_both_mirror_images() -> None:
     x, y = next(iter(task.eval_batches("test")))
     with torch.no_grad():
         _, stats = task.step(model, (x, y))
-        logits = (model(x) + model(x.flip(3))) / 2
+        logits = torch.log((model(x).softmax(1) + model(x.flip(3)).softmax(1)) / 2)  # log of the mean probability
     assert int(stats["correct"]) == int((logits.argmax(1) == y).sum())
     assert float(stats["loss"]) == pytest.approx(float(task.loss_fn(logits, y)) * len(y), rel=1e-5)
     model.train()

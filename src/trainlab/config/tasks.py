@@ -18,8 +18,8 @@ class ClassificationOptions(Section):
 
     name: Literal["classification"] = "classification"
     tta_flip: bool = Field(
-        default=False, description="evaluate on each image and its mirror image, averaging the logits "
-        "(test-time augmentation; image data)")
+        default=False, description="evaluate on each image and its mirror image, averaging the probabilities "
+        "(test-time augmentation, as `trainlab eval --tta flip`; image data)")
 
 
 class BinaryOptions(Section):

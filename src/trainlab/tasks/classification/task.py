@@ -73,15 +73,15 @@ class ClassificationTask(ArrayTask):
     def __init__(self, cfg: Config, device: torch.device) -> None:
         super().__init__(cfg, device)
         self.loss_fn = build_loss(cfg.loss, self.loss_name())
-        self.tta_flip = cfg.task.tta_flip
+        # task.tta_flip: evaluation scores each image and its mirror image (the views of `eval --tta flip`)
+        self.views = tta_views(["flip"], 0) if cfg.task.tta_flip else None
 
     def step(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, Stats]:
         x, y = batch
+        if self.views and not model.training and x.ndim == 4:
+            model = TTA(model, self.views)  # the mean of the views' probabilities, in one batch
         out = model(x)
         logits = out.logits if isinstance(out, AuxOutput) else out
-        if self.tta_flip and not model.training and x.ndim == 4:  # test-time flip averaging: one more forward pass
-            mirrored = model(x.flip(3))
-            logits = (logits + (mirrored.logits if isinstance(mirrored, AuxOutput) else mirrored)) / 2
         loss = self.loss_fn(logits, y)
         n = torch.full((), len(y), device=y.device)  # made on the device: no host-to-device copy per step
         pred = logits.argmax(dim=-1)
