@@ -67,7 +67,7 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator,
     return x
 
 
-def in_pixels(x: torch.Tensor, norm: tuple[np.ndarray, np.ndarray] | None,
+def in_pixels(x: torch.Tensor, norm: tuple[np.ndarray | torch.Tensor, np.ndarray | torch.Tensor] | None,
               op: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     """`op` applied to `x` in pixel units: the normalisation `norm` = (mean, std) per channel undone before it
     (values clamped to [0, 1]) and redone after; `x` as it is when `norm` is None."""

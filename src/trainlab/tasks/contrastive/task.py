@@ -116,7 +116,8 @@ class ContrastiveTask(ArrayTask):
         """plots/views.png: the first test images and the two views the evaluation drew of them."""
         v1, v2, _ = next(iter(self.eval_batches("test")))
         x = self.splits["test"].x[:FIGURE_IMAGES]
-        pixels = [(name, (t[:FIGURE_IMAGES] * self.views.std + self.views.mean).float().cpu().numpy())
+        mean, std = (a.view(1, -1, 1, 1) for a in self.views.norm)
+        pixels = [(name, (t[:FIGURE_IMAGES] * std + mean).float().cpu().numpy())
                   for name, t in (("image", x), ("view 1", v1), ("view 2", v2))]
         plot_views(pixels, run_dir.plots / "views.png", title=f"{run_dir.path.name}: test images and their views")
         return {}

@@ -11,7 +11,14 @@ import numpy as np
 import torch
 
 from trainlab.config.tasks import ViewsConfig
-from trainlab.data.augment import color_jitter, gaussian_blur, random_flip, random_grayscale, random_resized_crop
+from trainlab.data.augment import (
+    color_jitter,
+    gaussian_blur,
+    in_pixels,
+    random_flip,
+    random_grayscale,
+    random_resized_crop,
+)
 
 
 class ViewMaker:
@@ -19,20 +26,23 @@ class ViewMaker:
 
     def __init__(self, cfg: ViewsConfig, mean: np.ndarray, std: np.ndarray, device: torch.device) -> None:
         self.cfg = cfg
-        self.mean = torch.as_tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)
-        self.std = torch.as_tensor(std, dtype=torch.float32, device=device).view(1, -1, 1, 1)
+        self.norm = (torch.as_tensor(mean, dtype=torch.float32, device=device),
+                     torch.as_tensor(std, dtype=torch.float32, device=device))
 
     def view(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         cfg = self.cfg
-        v = (x * self.std + self.mean).clamp(0, 1)
-        v = random_resized_crop(v, cfg.crop_scale, cfg.crop_ratio, gen)
-        if cfg.flip:
-            v = random_flip(v, gen)
-        if cfg.jitter > 0 or cfg.hue > 0:
-            v = color_jitter(v, cfg.jitter, cfg.jitter, cfg.jitter, cfg.hue, cfg.jitter_p, gen)
-        if v.shape[1] == 3:
-            v = gaussian_blur(random_grayscale(v, cfg.grayscale_p, gen), cfg.blur_sigma, cfg.blur_p, gen)
-        return ((v - self.mean) / self.std).contiguous(memory_format=_format(x))
+
+        def ops(v: torch.Tensor) -> torch.Tensor:
+            v = random_resized_crop(v, cfg.crop_scale, cfg.crop_ratio, gen)
+            if cfg.flip:
+                v = random_flip(v, gen)
+            if cfg.jitter > 0 or cfg.hue > 0:
+                v = color_jitter(v, cfg.jitter, cfg.jitter, cfg.jitter, cfg.hue, cfg.jitter_p, gen)
+            if v.shape[1] == 3:
+                v = gaussian_blur(random_grayscale(v, cfg.grayscale_p, gen), cfg.blur_sigma, cfg.blur_p, gen)
+            return v
+
+        return in_pixels(x, self.norm, ops).contiguous(memory_format=_format(x))
 
     def pair(self, x: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         return self.view(x, gen), self.view(x, gen)
