@@ -208,3 +208,16 @@ def test_plots_of_a_study_with_two_parameters(tmp_path) -> None:
     assert sorted(p.name for p in written) == ["history.png", "importances.png", "parallel.png"]
     assert all(p.stat().st_size > 5000 for p in written)
     assert plt.get_fignums() == [] and dict(matplotlib.rcParams) == style
+
+
+def test_list_valued_choices_reach_the_trial_config_as_lists(tmp_path) -> None:
+    """Optuna's categories are scalars: a list choice travels as its JSON text and comes back as the list."""
+    spec = read_spec(write_spec(tmp_path / "s.yaml", method="grid", objective={"metric": "best_val_acc"},
+                                space={"model.hidden": {"choices": [[16], [32, 16]]}, "optim.lr": {"choices": [0.01]}}))
+    assert spec.grid()["model.hidden"] == ["[16]", "[32, 16]"] and spec.budget() == 2
+    study = optuna.create_study(sampler=sampler(spec))
+    params = suggest(study.ask(), spec)
+    assert params["model.hidden"] in ("[16]", "[32, 16]")
+    cfg = spec.trial_config({}, params)
+    assert cfg.model.hidden == json.loads(params["model.hidden"]) and cfg.optim.lr == 0.01
+    assert spec.trial_config({}, {"model.hidden": "[32, 16]"}).model.hidden == [32, 16]

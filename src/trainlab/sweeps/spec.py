@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
+from trainlab import yamlfile
 from trainlab.config import Config
 from trainlab.config.load import apply_overrides, read_config_file, validate
 from trainlab.errors import ConfigError
@@ -19,16 +20,23 @@ Scalar = bool | int | float | str | None
 
 
 class Choices(BaseModel):
-    """One of a list of values (categorical)."""
+    """One of a list of values (categorical). A list value (`model.hidden: {choices: [[64], [128, 64]]}`) reaches
+    Optuna, whose categories are scalars, as its JSON text, and the trial's config as the list again."""
 
     model_config = ConfigDict(extra="forbid")
-    choices: list[Scalar] = Field(min_length=1, description="the values tried (scalars)")
+    choices: list[Scalar | list[Scalar]] = Field(min_length=1, description="the values tried (scalars or lists)")
 
     def grid(self) -> list[Scalar]:
-        return list(self.choices)
+        """The choices as Optuna's categories (a list as its JSON text)."""
+        return [json.dumps(c) if isinstance(c, list) else c for c in self.choices]
 
     def corners(self) -> list[Scalar]:
-        return list(self.choices)
+        return self.grid()
+
+    def decode(self, value: Any) -> Any:
+        """A category back as the config value it stands for."""
+        lists = {json.dumps(c) for c in self.choices if isinstance(c, list)}
+        return json.loads(value) if isinstance(value, str) and value in lists else value
 
 
 class Range(BaseModel):
@@ -154,7 +162,9 @@ class SweepSpec(BaseModel):
 
     def trial_config(self, base: dict[str, Any], params: dict[str, Any]) -> Config:
         """The resolved config of a trial: the base config, then the trial's parameters."""
-        return validate(apply_overrides(base, [f"{k}={json.dumps(v)}" for k, v in params.items()]))
+        values = {k: self.space[k].decode(v) if isinstance(self.space.get(k), Choices) else v
+                  for k, v in params.items()}
+        return validate(apply_overrides(base, [f"{k}={json.dumps(v)}" for k, v in values.items()]))
 
 
 def read_spec(path: Path) -> SweepSpec:
@@ -162,7 +172,7 @@ def read_spec(path: Path) -> SweepSpec:
     if not path.is_file():
         raise ConfigError(f"sweep spec {path} not found", "check the path")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yamlfile.safe_load(path.read_text())
     except yaml.YAMLError:
         raise ConfigError(f"sweep spec {path} is not valid YAML", "fix its syntax") from None
     if not isinstance(raw, dict):

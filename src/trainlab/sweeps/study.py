@@ -54,7 +54,7 @@ def suggest(trial: optuna.Trial, spec: SweepSpec) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, dim in spec.space.items():
         if isinstance(dim, Choices):
-            out[key] = trial.suggest_categorical(key, dim.choices)
+            out[key] = trial.suggest_categorical(key, dim.grid())
         elif dim.type == "int":
             out[key] = trial.suggest_int(key, int(dim.low), int(dim.high), step=int(dim.step or 1), log=dim.log)
         else:
