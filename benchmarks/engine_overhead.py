@@ -57,8 +57,8 @@ class Bare:
     """The hand-written loop: a model, Adam, shuffled index batches, `.item()` bookkeeping."""
 
     def __init__(self, cfg: Config, trainer: Trainer) -> None:
-        split = trainer.task.splits  # type: ignore[attr-defined]
-        self.x, self.y, self.xv, self.yv = split["train"].x, split["train"].y, split["val"].x, split["val"].y
+        self.x, self.y = resident(trainer, "train")
+        self.xv, self.yv = resident(trainer, "val")
         self.cfg = cfg
         torch.manual_seed(cfg.train.seed)
         self.model = build_model(cfg.model, tuple(self.x.shape[1:]), int(self.y.max()) + 1)
@@ -91,6 +91,13 @@ class Bare:
             assert val >= 0
 
 
+def resident(trainer: Trainer, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """A split's inputs as float32 model inputs (uint8 images normalised once) and labels, as a hand-written loop
+    holds them."""
+    s = trainer.task.splits[split]  # type: ignore[attr-defined]
+    return s.inputs(s.x), s.y
+
+
 def engine_run(cfg: Config, start: Start, workdir: Path, i: int) -> Timing:
     """A fresh model on the already loaded task, trained by the trainer `trainlab run` builds."""
     torch.manual_seed(cfg.train.seed)
@@ -120,7 +127,7 @@ def lightning_run(cfg: Config, trainer: Trainer, workdir: Path) -> Timing:
     class Module(L.LightningModule):
         def __init__(self) -> None:
             super().__init__()
-            self.net = build_model(cfg.model, tuple(trainer.task.splits["train"].x.shape[1:]), 10)  # type: ignore[attr-defined]
+            self.net = build_model(cfg.model, tuple(resident(trainer, "train")[0].shape[1:]), 10)
 
         def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
             x, y = batch
@@ -137,8 +144,7 @@ def lightning_run(cfg: Config, trainer: Trainer, workdir: Path) -> Timing:
         def configure_optimizers(self) -> torch.optim.Optimizer:
             return torch.optim.Adam(self.parameters(), lr=cfg.optim.lr)
 
-    splits = trainer.task.splits  # type: ignore[attr-defined]
-    loader = lambda s, bs, shuffle: Batches(splits[s].x, splits[s].y, bs, shuffle)  # noqa: E731
+    loader = lambda s, bs, shuffle: Batches(*resident(trainer, s), bs, shuffle)  # noqa: E731
     torch.manual_seed(cfg.train.seed)
     fit = L.Trainer(max_epochs=cfg.train.epochs, accelerator="cpu", devices=1, logger=False,
                     enable_progress_bar=False, enable_model_summary=False, default_root_dir=workdir,

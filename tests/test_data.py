@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from trainlab.config import load_config
 from trainlab.data import load_dataset
@@ -45,9 +46,27 @@ def test_idx_files_load_in_the_true_format(tmp_path, compress):
                              "data.val_fraction=0", "data.download=false"])
     d = load_dataset(cfg.data)
     assert d.x_train.shape == (60, 1, 28, 28) and d.x_test.shape == (20, 1, 28, 28)
-    np.testing.assert_allclose(d.x_test[:, 0], x_te / 255.0, rtol=1e-6)
+    assert d.x_test.dtype == np.uint8  # kept as stored; normalised per batch on the device
+    np.testing.assert_array_equal(d.x_test[:, 0], x_te)
     np.testing.assert_array_equal(d.y_test, y_te)
     assert sorted(d.y_train.tolist()) == sorted(y_tr.tolist())
+
+
+def test_uint8_statistics_are_exact_and_models_read_the_same_pixels(tmp_path):
+    x_tr, *_ = make_mnist(tmp_path / "mnist")
+    d = load_dataset(load_config(None, ["data.name=mnist", f"data.root={tmp_path}", "data.val_fraction=0"]).data)
+    unit = x_tr / 255.0
+    np.testing.assert_allclose(d.mean, [unit.mean()], rtol=1e-6)
+    np.testing.assert_allclose(d.std, [unit.std()], rtol=1e-6)
+    # the NumPy engine's arrays and the device's per-batch normalisation give the same model inputs
+    from trainlab.data.tensors import TensorSplit
+    from trainlab.scratch.data import load_arrays
+
+    split = TensorSplit.from_arrays(d.x_train, d.y_train, torch.device("cpu"), mean=d.mean, std=d.std)
+    floats = load_arrays(load_config(None, ["data.name=mnist", f"data.root={tmp_path}", "data.val_fraction=0"]).data)[0]
+    assert floats.dtype == np.float32
+    np.testing.assert_allclose(split.inputs(split.x).numpy(), floats, atol=1e-5)
+    np.testing.assert_allclose(floats.mean(), 0, atol=1e-5)
 
 
 def test_truncated_idx_is_a_data_error(tmp_path):

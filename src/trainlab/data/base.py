@@ -159,23 +159,40 @@ def prepare(name: str, raw: RawData, cfg: DataConfig) -> ArrayDataset:
 
 def _prepare_uint8(name: str, raw: RawData, arrays: tuple[np.ndarray, ...], normalize: bool) -> ArrayDataset:
     """uint8 images (N, C, H, W) stay uint8 (4x less memory than float32); only their train statistics are
-    computed here, in chunks (the arrays may be memory-mapped), in [0, 1] units."""
+    computed here, in [0, 1] units."""
     x, y, x_val, y_val, x_test, y_test = arrays
     channels = x.shape[1]
     mean, std = np.zeros(channels, np.float32), np.ones(channels, np.float32)
     if normalize and len(x):
-        s, s2 = np.zeros(channels), np.zeros(channels)
-        for a in range(0, len(x), 1024):
-            chunk = np.asarray(x[a:a + 1024], np.float64) / 255.0
-            s += chunk.sum(axis=(0, 2, 3))
-            s2 += np.square(chunk).sum(axis=(0, 2, 3))
-        n = len(x) * x.shape[2] * x.shape[3]
-        mean = (s / n).astype(np.float32)
-        std = (np.sqrt(np.maximum(s2 / n - np.square(s / n), 0)) + 1e-8).astype(np.float32)
+        mean, std = uint8_stats(x)
     dtype = TARGET_DTYPES[raw.target_kind]
     return ArrayDataset(name=name, x_train=x, y_train=np.asarray(y, dtype), x_val=x_val, y_val=np.asarray(y_val, dtype),
                         x_test=x_test, y_test=np.asarray(y_test, dtype), classes=raw.classes, targets=raw.targets,
                         heads=raw.heads, mean=mean, std=std)
+
+
+def uint8_stats(x: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Exact per-channel mean and std of uint8 images (N, C, H, W) in [0, 1] units, from a histogram of the 256
+    values per channel (a pass of integer counting, no float copy; chunked, so memory-mapped arrays stream)."""
+    counts = np.zeros((x.shape[1], 256), np.int64)
+    for a in range(0, len(x), chunk):
+        part = np.asarray(x[a:a + chunk])
+        for c in range(x.shape[1]):
+            counts[c] += np.bincount(part[:, c].ravel(), minlength=256)
+    values = np.arange(256) / 255.0
+    n = counts.sum(axis=1)
+    mean = counts @ values / n
+    var = np.maximum(counts @ np.square(values) / n - np.square(mean), 0)
+    return mean.astype(np.float32), (np.sqrt(var) + 1e-8).astype(np.float32)
+
+
+def normalized(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Inputs as models read them: uint8 images scaled to [0, 1] and standardised per channel (float32); other
+    inputs come standardised already and are returned as they are."""
+    if x.dtype != np.uint8:
+        return x
+    shape = (1, -1, 1, 1)
+    return (x.astype(np.float32) / 255.0 - mean.reshape(shape)) / std.reshape(shape)
 
 
 def holdout(x: np.ndarray, y: np.ndarray, seed: int, stratify: np.ndarray | None = None) -> RawArrays:

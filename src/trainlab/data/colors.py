@@ -31,6 +31,8 @@ def colorize(raw: RawData, colors: int, seed: int) -> RawData:
 
     def tint(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         colour = rng.permutation(np.arange(len(y)) % colors)
+        if x.dtype == np.uint8:  # 8-bit images (MNIST files) in [0, 1] first, as the float sources give them
+            x = x.astype(np.float32) / 255.0
         return x * rgb[colour][:, :, None, None], np.stack([y, colour], axis=1).astype(np.int64)
 
     x_tr, y_tr = tint(raw.x_train, raw.y_train)

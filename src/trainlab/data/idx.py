@@ -59,8 +59,10 @@ def _load(name: str, cfg: DataConfig) -> RawData:
     x_tr, y_tr, x_te, y_te = arrays
     if len(x_tr) != len(y_tr) or len(x_te) != len(y_te):
         raise DataError(f"{name} images and labels differ in count in {folder}", "replace the files")
-    to_float = lambda a: (a.astype(np.float32) / 255.0)[:, None]  # noqa: E731
-    return RawData(to_float(x_tr), y_tr.astype(np.int64), to_float(x_te), y_te.astype(np.int64), CLASSES[name])
+    if x_tr.dtype != np.uint8 or x_te.dtype != np.uint8:
+        raise DataError(f"{name} images in {folder} are not 8-bit (IDX type {x_tr.dtype})", "replace the files")
+    # uint8 kept as read (N, 1, 28, 28): 4x less memory than float32, normalised per batch on the device
+    return RawData(x_tr[:, None], y_tr.astype(np.int64), x_te[:, None], y_te.astype(np.int64), CLASSES[name])
 
 
 def _existing(folder: Path, stem: str) -> Path:

@@ -115,7 +115,8 @@ class ContrastiveTask(ArrayTask):
     def final_report(self, model: nn.Module, run_dir: RunDir, test: Stats) -> dict[str, Any]:
         """plots/views.png: the first test images and the two views the evaluation drew of them."""
         v1, v2, _ = next(iter(self.eval_batches("test")))
-        x = self.splits["test"].x[:FIGURE_IMAGES]
+        test = self.splits["test"]
+        x = test.inputs(test.x[:FIGURE_IMAGES])
         mean, std = (a.view(1, -1, 1, 1) for a in self.views.norm)
         pixels = [(name, (t[:FIGURE_IMAGES] * std + mean).float().cpu().numpy())
                   for name, t in (("image", x), ("view 1", v1), ("view 2", v2))]
