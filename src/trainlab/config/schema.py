@@ -122,6 +122,8 @@ class TrainConfig(Section):
     precision: Literal["fp32", "bf16", "fp16"] = Field(default="fp32", description="autocast precision")
     channels_last: bool = Field(default=False, description="channels-last memory format (conv nets)")
     compile: bool = Field(default=False, description="torch.compile the model")
+    compile_mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = Field(
+        default="default", description="torch.compile's mode (reduce-overhead replays CUDA graphs on a GPU)")
     drop_last: bool = Field(
         default=False, description="drop each epoch's last, smaller training batch (array tasks): every step has one "
         "shape, as torch.compile and CUDA graphs like")

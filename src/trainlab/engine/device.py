@@ -49,8 +49,9 @@ def seed_everything(seed: int, deterministic: bool) -> None:
     torch.manual_seed(seed)
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
-        torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(deterministic)  # both ways: an earlier run in this process may have set it
+    # cuDNN's autotuner times the kernels of each new shape once and keeps the fastest (fixed shapes: drop_last)
+    torch.backends.cudnn.benchmark = not deterministic
 
 
 def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Generator:

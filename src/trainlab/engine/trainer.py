@@ -49,7 +49,7 @@ class Trainer:
         self.cfg, self.task, self.run, self.device = cfg, task, run, device
         memory_format = torch.channels_last if cfg.train.channels_last else torch.preserve_format
         self.module = model.to(device, memory_format=memory_format)
-        self.model = torch.compile(self.module) if cfg.train.compile else self.module
+        self.model = torch.compile(self.module, mode=cfg.train.compile_mode) if cfg.train.compile else self.module
         # ── DDP (under torchrun): gradients averaged across ranks; each rank trains on its share of every batch
         self.model = distributed.wrap(self.model, device)
         task.shard = distributed.shard()
