@@ -31,12 +31,12 @@ step cuda-tests 150 python -m pytest -q -p no:cacheprovider tests/test_cuda.py
 step recipe 150 python benchmarks/gpu_throughput.py
 step whole-run 150 bash -c "time python -m trainlab run configs/fashion_mnist_gpu.yaml --out $RUNS --name gpu \
   && cp $RUNS/gpu/summary.json $RUNS/gpu/metrics.csv $OUT/"
+step recipe-24-epochs 150 python benchmarks/gpu_throughput.py train.epochs=24
 step eager-bf16 60 python benchmarks/gpu_throughput.py train.compile=false train.epochs=3
 step eager-fp32 60 python benchmarks/gpu_throughput.py train.compile=false train.precision=fp32 train.epochs=3
 step eager-bf16-nchw 60 python benchmarks/gpu_throughput.py train.compile=false train.channels_last=false \
   train.epochs=3
 step cuda-graphs 120 python benchmarks/gpu_throughput.py train.compile_mode=reduce-overhead train.epochs=4
 step seq 90 python benchmarks/seq_throughput.py --device cuda --cells gru,lstm --repeats 3
-step recipe-24-epochs 150 python benchmarks/gpu_throughput.py train.epochs=24
 rm -rf "$RUNS"
 echo "== done at $((SECONDS - T0))s" | tee -a "$LOG"
