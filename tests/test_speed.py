@@ -87,6 +87,8 @@ def test_test_time_flips_average_the_probabilities_of_both_mirror_images() -> No
         _, stats = task.step(model, (x, y))
         logits = torch.log((model(x).softmax(1) + model(x.flip(3)).softmax(1)) / 2)  # log of the mean probability
     assert int(stats["correct"]) == int((logits.argmax(1) == y).sum())
+    expected = torch.zeros(10, 10, dtype=torch.long).index_put_((y, logits.argmax(1)), torch.tensor(1), accumulate=True)
+    assert torch.equal(stats["confusion"].view(10, 10).cpu(), expected)  # the confusion of the averaged predictions
     assert float(stats["loss"]) == pytest.approx(float(task.loss_fn(logits, y)) * len(y), rel=1e-5)
     model.train()
     with torch.no_grad():  # training steps score the images as they are

@@ -78,7 +78,8 @@ class ClassificationTask(ArrayTask):
 
     def step(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, Stats]:
         x, y = batch
-        if self.views and not model.training and x.ndim == 4:
+        training = model.training  # of the model itself: a TTA wrapper made here is a new module (training mode)
+        if self.views and not training and x.ndim == 4:
             model = TTA(model, self.views)  # the mean of the views' probabilities, in one batch
         out = model(x)
         logits = out.logits if isinstance(out, AuxOutput) else out
@@ -86,7 +87,7 @@ class ClassificationTask(ArrayTask):
         n = torch.full((), len(y), device=y.device)  # made on the device: no host-to-device copy per step
         pred = logits.argmax(dim=-1)
         stats = {"loss": loss.detach().float() * n, "correct": (pred == y).sum(), "count": n}
-        if not model.training:  # evaluation also counts (true, predicted) pairs: the confusion matrix
+        if not training:  # evaluation also counts (true, predicted) pairs: the confusion matrix
             stats["confusion"] = confusion_counts(y, pred, logits.shape[-1])
         if isinstance(out, AuxOutput):  # deep supervision: auxiliary losses join the objective, reported apart
             aux_loss = torch.stack([self.loss_fn(a, y) for a in out.aux]).sum()
