@@ -1,8 +1,6 @@
 """sklearn's bundled 8×8 handwritten digits: the embedded default (no download)."""
 
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from trainlab.config.schema import DataConfig
 from trainlab.data.base import RawData
@@ -13,6 +11,9 @@ TEST_FRACTION = 0.2  # digits ships no test split: a fixed stratified 20% is hel
 
 @DATASETS.register("digits")
 def digits(cfg: DataConfig) -> RawData:
+    from sklearn.datasets import load_digits  # imported here: scikit-learn is 0.7 s of a run's start-up
+    from sklearn.model_selection import train_test_split
+
     bunch = load_digits()
     x = (bunch.images / 16.0).astype(np.float32)[:, None]  # (N, 1, 8, 8) in [0, 1]
     y = bunch.target.astype(np.int64)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from sklearn.datasets import make_blobs, make_circles, make_moons
 
 from trainlab.config.schema import DataConfig, ToyConfig
 from trainlab.data.base import RawData, holdout
@@ -22,11 +21,15 @@ TOY_SETS: Registry[Callable[[ToyConfig, np.random.Generator], tuple[np.ndarray, 
 
 @TOY_SETS.register("moons")
 def _moons(cfg: ToyConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_moons  # imported here: scikit-learn is 0.7 s of a run's start-up
+
     return make_moons(cfg.samples, noise=cfg.noise, random_state=int(rng.integers(2**31)))
 
 
 @TOY_SETS.register("circles")
 def _circles(cfg: ToyConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_circles
+
     return make_circles(cfg.samples, noise=cfg.noise, factor=0.5, random_state=int(rng.integers(2**31)))
 
 
@@ -49,6 +52,8 @@ def _xor(cfg: ToyConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarr
 
 @TOY_SETS.register("gaussians")
 def _gaussians(cfg: ToyConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_blobs
+
     return make_blobs(cfg.samples, centers=cfg.classes, cluster_std=1.0 + 10 * cfg.noise,
                       random_state=int(rng.integers(2**31)))
 

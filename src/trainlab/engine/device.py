@@ -76,13 +76,13 @@ def set_rng_state(state: dict[str, torch.Tensor]) -> None:
 
 
 def versions() -> dict[str, str]:
-    import sklearn
+    from importlib.metadata import version  # scikit-learn's version without importing it (0.7 s)
 
     from trainlab import __version__
 
     return {
         "trainlab": __version__, "python": sys.version.split()[0], "torch": torch.__version__,
-        "numpy": np.__version__, "sklearn": sklearn.__version__, "platform": platform.platform(),
+        "numpy": np.__version__, "sklearn": version("scikit-learn"), "platform": platform.platform(),
     }
 
 
