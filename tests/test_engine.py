@@ -173,6 +173,31 @@ def test_ctrl_c_right_after_a_checkpoint_is_written_keeps_the_summary_in_step(tm
     assert last["epoch"] == result.summary["epochs_completed"] == 2
 
 
+def test_ctrl_c_inside_the_tensorboard_writes_waits_for_them_and_the_checkpoint(tmp_path, monkeypatch):
+    import signal
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from trainlab import api
+    from trainlab.engine.callbacks import TensorBoard
+
+    real_end = TensorBoard.on_epoch_end
+
+    def ctrl_c_amid_the_scalars(self, trainer, row):  # a writer interrupted here could not close (its queue stalls)
+        if row["epoch"] == 2:
+            self.writer.add_scalar("misc/probe", 1.0, 2)
+            signal.raise_signal(signal.SIGINT)
+        real_end(self, trainer, row)
+
+    monkeypatch.setattr(TensorBoard, "on_epoch_end", ctrl_c_amid_the_scalars)
+    cfg = load_config(None, ["model.name=mlp", "model.hidden=[16]", "train.epochs=5", "diagnose.enabled=false"])
+    result = api.run(cfg, name="tb", out=tmp_path)
+    assert result.status == "interrupted" and result.summary["epochs_completed"] == 2
+    assert load_checkpoint(result.run_dir / "checkpoints/last.pt")["epoch"] == 2
+    events = EventAccumulator(str(result.run_dir / "tb")).Reload()
+    assert [e.step for e in events.Scalars("train/train_loss")] == [1, 2]
+
+
 def test_an_improving_epoch_writes_one_serialisation_to_last_and_best(tmp_path, monkeypatch):
     import trainlab.engine.trainer as trainer_module
     from trainlab import api

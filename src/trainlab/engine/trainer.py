@@ -82,9 +82,12 @@ class Trainer:
         try:
             for epoch in range(self.state.epoch + 1, self.cfg.train.epochs + 1):
                 row, improved = self._run_epoch(epoch)
-                # Row first, checkpoint second: a resume truncates rows past the checkpoint's epoch.
-                self._call("on_epoch_end", self, row)
-                self._save(best=improved)
+                # Row first, checkpoint second: a resume truncates rows past the checkpoint's epoch. A Ctrl-C waits
+                # for both: inside a writer's calls (TensorBoard's) it could leave the writer unable to close, and
+                # between last.pt and saved_epoch it would leave the file ahead of summary.json.
+                with interrupts_held():
+                    self._call("on_epoch_end", self, row)
+                    self._save(best=improved)
                 if self.stop_request is not None:
                     status, reason = self.stop_request
                     log.info("%s at epoch %d: %s", status, epoch, reason)
@@ -246,11 +249,10 @@ class Trainer:
             self.saved_epoch = self.state.epoch
             return
         data = checkpoint_bytes(self.checkpoint_state())  # serialised once: best.pt, when due, is the same bytes
-        with interrupts_held():  # a Ctrl-C here would leave last.pt ahead of saved_epoch (and of summary.json)
-            atomic_write_bytes(self.run.checkpoint("last"), data)
-            self.saved_epoch = self.state.epoch
-            if best:
-                atomic_write_bytes(self.run.checkpoint("best"), data)
+        atomic_write_bytes(self.run.checkpoint("last"), data)
+        self.saved_epoch = self.state.epoch
+        if best:
+            atomic_write_bytes(self.run.checkpoint("best"), data)
 
     def restore(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint: weights, optimizer, schedule, loop state, RNG (all checked before any is
