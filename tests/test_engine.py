@@ -155,19 +155,73 @@ def test_ctrl_c_right_after_a_checkpoint_is_written_keeps_the_summary_in_step(tm
     import trainlab.engine.trainer as trainer_module
     from trainlab import api
 
-    real_save = trainer_module.save_checkpoint
+    real_write = trainer_module.atomic_write_bytes
+    lasts = []
 
-    def save_then_ctrl_c(path, state):  # the interrupt lands after the file is renamed into place
-        real_save(path, state)
-        if state["epoch"] == 2 and path.name == "last.pt":
-            signal.raise_signal(signal.SIGINT)
+    def write_then_ctrl_c(path, data):  # the interrupt lands after epoch 2's last.pt is renamed into place
+        real_write(path, data)
+        if path.name == "last.pt":
+            lasts.append(path)
+            if len(lasts) == 2:
+                signal.raise_signal(signal.SIGINT)
 
-    monkeypatch.setattr(trainer_module, "save_checkpoint", save_then_ctrl_c)
+    monkeypatch.setattr(trainer_module, "atomic_write_bytes", write_then_ctrl_c)
     cfg = load_config(None, ["model.name=mlp", "model.hidden=[16]", "train.epochs=5", "diagnose.enabled=false"])
     result = api.run(cfg, name="int", out=tmp_path)
     assert result.status == "interrupted"
     last = load_checkpoint(tmp_path / "int/checkpoints/last.pt")
     assert last["epoch"] == result.summary["epochs_completed"] == 2
+
+
+def test_ctrl_c_inside_the_tensorboard_writes_waits_for_them_and_the_checkpoint(tmp_path, monkeypatch):
+    import signal
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from trainlab import api
+    from trainlab.engine.callbacks import TensorBoard
+
+    real_end = TensorBoard.on_epoch_end
+
+    def ctrl_c_amid_the_scalars(self, trainer, row):  # a writer interrupted here could not close (its queue stalls)
+        if row["epoch"] == 2:
+            self.writer.add_scalar("misc/probe", 1.0, 2)
+            signal.raise_signal(signal.SIGINT)
+        real_end(self, trainer, row)
+
+    monkeypatch.setattr(TensorBoard, "on_epoch_end", ctrl_c_amid_the_scalars)
+    cfg = load_config(None, ["model.name=mlp", "model.hidden=[16]", "train.epochs=5", "diagnose.enabled=false"])
+    result = api.run(cfg, name="tb", out=tmp_path)
+    assert result.status == "interrupted" and result.summary["epochs_completed"] == 2
+    assert load_checkpoint(result.run_dir / "checkpoints/last.pt")["epoch"] == 2
+    events = EventAccumulator(str(result.run_dir / "tb")).Reload()
+    assert [e.step for e in events.Scalars("train/train_loss")] == [1, 2]
+
+
+def test_an_improving_epoch_writes_one_serialisation_to_last_and_best(tmp_path, monkeypatch):
+    import trainlab.engine.trainer as trainer_module
+    from trainlab import api
+
+    real_write = trainer_module.atomic_write_bytes
+    writes = []
+
+    def record(path, data):
+        writes.append((path.name, data))
+        real_write(path, data)
+
+    monkeypatch.setattr(trainer_module, "atomic_write_bytes", record)
+    cfg = load_config(None, ["model.name=mlp", "model.hidden=[16]", "train.epochs=2", "diagnose.enabled=false",
+                             "train.early_stop.min_delta=2"])  # accuracy cannot gain 2: epoch 1 stays the best
+    result = api.run(cfg, name="once", out=tmp_path)
+    assert [name for name, _ in writes] == ["last.pt", "best.pt", "last.pt"]
+    assert writes[0][1] is writes[1][1]  # serialised once for both files
+    ckpt = result.run_dir / "checkpoints"
+    assert (ckpt / "best.pt").read_bytes() == writes[0][1] and (ckpt / "last.pt").read_bytes() == writes[2][1]
+    best, last = (torch.load(ckpt / f"{k}.pt", weights_only=True) for k in ("best", "last"))
+    assert best["epoch"] == best["fit_state"]["best_epoch"] == 1 and last["epoch"] == 2
+    assert load_checkpoint(ckpt / "best.pt")["format"] == "trainlab-checkpoint"
+    assert not any(torch.equal(best["model"][k], last["model"][k]) for k in best["model"])
+    assert not list(ckpt.glob("*.tmp")) and not list(ckpt.glob(".*"))
 
 
 def test_early_stopping_that_may_cut_a_decaying_schedule_is_warned_about(tmp_path):

@@ -21,11 +21,16 @@ FORMAT = "trainlab-checkpoint"
 VERSION = 1
 
 
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Serialise to memory, then temp file + fsync + rename: a crash never leaves half a file."""
+def checkpoint_bytes(state: dict[str, Any]) -> bytes:
+    """A checkpoint file's contents: `state`, tagged with the format and its version, serialised in memory."""
     buf = io.BytesIO()
     torch.save({"format": FORMAT, "version": VERSION, **state}, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Serialise to memory, then temp file + fsync + rename: a crash never leaves half a file."""
+    atomic_write_bytes(path, checkpoint_bytes(state))
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -15,12 +15,13 @@ from torch import nn
 from trainlab.config import Config, config_to_dict
 from trainlab.engine import distributed
 from trainlab.engine.callbacks import Callback
-from trainlab.engine.checkpoint import check_model_state, check_resume_state, load_model_state, save_checkpoint
+from trainlab.engine.checkpoint import check_model_state, check_resume_state, checkpoint_bytes, load_model_state
 from trainlab.engine.device import autocast_factory, epoch_generator, rng_state, set_rng_state
 from trainlab.engine.evaluate import accumulate, eval_sums
 from trainlab.engine.optim import LRSchedule, build_optimizer, early_stop_conflict
 from trainlab.engine.task import Stats, Task
 from trainlab.runs import RunDir
+from trainlab.runs.files import atomic_write_bytes
 from trainlab.runs.signals import interrupts_held
 
 log = logging.getLogger("trainlab")
@@ -81,9 +82,12 @@ class Trainer:
         try:
             for epoch in range(self.state.epoch + 1, self.cfg.train.epochs + 1):
                 row, improved = self._run_epoch(epoch)
-                # Row first, checkpoint second: a resume truncates rows past the checkpoint's epoch.
-                self._call("on_epoch_end", self, row)
-                self._save(best=improved)
+                # Row first, checkpoint second: a resume truncates rows past the checkpoint's epoch. A Ctrl-C waits
+                # for both: inside a writer's calls (TensorBoard's) it could leave the writer unable to close, and
+                # between last.pt and saved_epoch it would leave the file ahead of summary.json.
+                with interrupts_held():
+                    self._call("on_epoch_end", self, row)
+                    self._save(best=improved)
                 if self.stop_request is not None:
                     status, reason = self.stop_request
                     log.info("%s at epoch %d: %s", status, epoch, reason)
@@ -244,12 +248,11 @@ class Trainer:
         if not distributed.is_main():  # ── DDP: rank 0 alone writes checkpoints
             self.saved_epoch = self.state.epoch
             return
-        state = self.checkpoint_state()
-        with interrupts_held():  # a Ctrl-C here would leave last.pt ahead of saved_epoch (and of summary.json)
-            save_checkpoint(self.run.checkpoint("last"), state)
-            self.saved_epoch = self.state.epoch
-            if best:
-                save_checkpoint(self.run.checkpoint("best"), state)
+        data = checkpoint_bytes(self.checkpoint_state())  # serialised once: best.pt, when due, is the same bytes
+        atomic_write_bytes(self.run.checkpoint("last"), data)
+        self.saved_epoch = self.state.epoch
+        if best:
+            atomic_write_bytes(self.run.checkpoint("best"), data)
 
     def restore(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint: weights, optimizer, schedule, loop state, RNG (all checked before any is
