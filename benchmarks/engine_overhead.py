@@ -6,8 +6,8 @@ Same model, data, batch size, optimiser and epochs on both sides. Two measuremen
    the trainer `trainlab run` builds (metrics CSV, TensorBoard, checkpoints; `--diagnose` adds the
    diagnosis callbacks), the bare side trains, tracks loss and accuracy with `.item()` the way
    hand-written loops do and evaluates the validation split each epoch. Wall time and process CPU
-   time (user + sys, all threads) of each; the ratio of the minimums (the least-disturbed runs) and
-   of the medians. Inside each engine run, the CPU time of `fit` beyond its training steps and
+   time (user + sys, all threads) of each; the ratio of the minimums (the least-disturbed runs), of the
+   medians, and the median of each repeat's own ratio (its two sides ran back to back). Inside each engine run, the CPU time of `fit` beyond its training steps and
    validation passes: the run's own work (metrics row, TensorBoard, checkpoints), measured within
    the run, so the noise between runs does not enter it.
 2. The hot loop alone, in one process: `Trainer.train_epoch` against the bare steps on the same
@@ -188,8 +188,9 @@ def ratios(name: str, a: list[Timing], b: list[Timing]) -> str:
     out = []
     for k, label in ((0, "wall"), (1, "cpu")):
         xa, xb = [t[k] for t in a], [t[k] for t in b]
+        paired = statistics.median(x / y for x, y in zip(xa, xb, strict=True))  # each repeat's sides ran back to back
         out.append(f"{label}: {min(xa) / min(xb):.3f} of minimums, "
-                   f"{statistics.median(xa) / statistics.median(xb):.3f} of medians")
+                   f"{statistics.median(xa) / statistics.median(xb):.3f} of medians, {paired:.3f} median of pairs")
     return f"{name}: " + "; ".join(out)
 
 

