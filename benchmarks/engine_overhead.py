@@ -7,9 +7,10 @@ Same model, data, batch size, optimiser and epochs on both sides. Two measuremen
    diagnosis callbacks), the bare side trains, tracks loss and accuracy with `.item()` the way
    hand-written loops do and evaluates the validation split each epoch. Wall time and process CPU
    time (user + sys, all threads) of each; the ratio of the minimums (the least-disturbed runs), of the
-   medians, and the median of each repeat's own ratio (its two sides ran back to back). Inside each engine run, the CPU time of `fit` beyond its training steps and
-   validation passes: the run's own work (metrics row, TensorBoard, checkpoints), measured within
-   the run, so the noise between runs does not enter it.
+   medians, and the median of each repeat's own ratio (its two sides ran back to back). Inside each
+   engine run, the CPU time of `fit` beyond its training steps and validation passes: the run's own
+   work (metrics row, TensorBoard, checkpoints), measured within the run, so the noise between runs
+   does not enter it.
 2. The hot loop alone, in one process: `Trainer.train_epoch` against the bare steps on the same
    model, interleaved `--rounds` times; (engine − bare) / steps is the engine's per-step overhead
    in microseconds (from the minimums, and from the medians).
