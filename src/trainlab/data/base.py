@@ -200,7 +200,6 @@ def holdout(x: np.ndarray, y: np.ndarray, seed: int, stratify: np.ndarray | None
     return x_tr, y_tr, x_te, y_te
 
 
-
 def split_arrays(*arrays: np.ndarray, **options: Any) -> list[np.ndarray]:
     """scikit-learn's train_test_split, imported on first use: scikit-learn is 0.7 s of a run's start-up, and a
     dataset with its own splits never needs it."""

@@ -9,9 +9,9 @@ from trainlab.data.registry import DATASETS
 
 @DATASETS.register("diabetes")
 def diabetes(cfg: DataConfig) -> RawData:
+    """Target: disease progression one year after baseline; a seeded 80/20 train/test split."""
     from sklearn.datasets import load_diabetes  # imported here: scikit-learn is 0.7 s of a run's start-up
 
-    """Target: disease progression one year after baseline; a seeded 80/20 train/test split."""
     bunch = load_diabetes()
     x, y = bunch.data.astype(np.float32), bunch.target.astype(np.float32)
     return RawData(*holdout(x, y, cfg.split_seed), targets=["progression"])
