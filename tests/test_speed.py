@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from rich.console import Console
@@ -12,6 +13,7 @@ from torch import nn
 
 from trainlab import api
 from trainlab.config import load_config
+from trainlab.data import tensors
 from trainlab.data.tensors import TensorSplit
 from trainlab.engine import Callback
 from trainlab.engine.optim import build_optimizer, fused
@@ -103,6 +105,24 @@ def test_drop_last_gives_every_training_batch_the_same_shape() -> None:
     assert sizes == [4, 4] == [4] * split.num_batches(4, shuffle=True, drop_last=True)
     assert [len(y) for _, y in split.batches(4, gen)] == [4, 4, 2] and split.num_batches(4, shuffle=True) == 3
     assert [len(y) for _, y in split.batches(16, gen, drop_last=True)] == [10]  # a split smaller than a batch
+
+
+@pytest.mark.parametrize(("batch", "world", "drop_last"), [(128, 1, False), (7, 1, True), (33, 2, False),
+                                                       (1000, 1, False)])
+def test_batches_gathered_in_groups_are_the_batches_gathered_one_by_one(
+        monkeypatch: pytest.MonkeyPatch, batch: int, world: int, drop_last: bool) -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (1000, 1, 8, 8), dtype=np.uint8), rng.integers(0, 10, 1000)
+    split = TensorSplit.from_arrays(x, y, torch.device("cpu"), mean=np.array([0.3]), std=np.array([0.35]))
+    runs = []
+    for group_bytes in (1 << 20, 0):  # 0: a group of one batch
+        monkeypatch.setattr(tensors, "GROUP_BYTES", group_bytes)
+        runs.append(list(split.batches(batch, torch.Generator().manual_seed(1), world, drop_last)))
+    grouped, single = runs
+    assert [len(b) for _, b in grouped] == [len(b) for _, b in single] and len(grouped) > 0
+    assert len(grouped) == split.num_batches(batch, shuffle=True, world=world, drop_last=drop_last)
+    for (gx, gy), (sx, sy) in zip(grouped, single, strict=True):
+        assert torch.equal(gx, sx) and torch.equal(gy, sy) and gx.dtype == torch.float32
 
 
 @pytest.mark.parametrize("name", ["sgd", "adam", "adamw"])

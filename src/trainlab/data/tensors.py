@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 T = TypeVar("T", torch.Tensor, np.ndarray)
+GROUP_BYTES = 8 << 20  # shuffled batches are gathered this many bytes of float inputs at a time (TensorSplit.batches)
 
 
 @dataclass
@@ -62,12 +63,19 @@ class TensorSplit:
                 yield self.inputs(self.x[i:i + batch_size]), self.y[i:i + batch_size]
             return
         order = torch.randperm(n, generator=gen, device=gen.device).to(self.x.device)
-        for i in range(0, n, batch_size):
-            idx = order[i:i + batch_size]
-            if len(idx) // world < 2 < n or (drop_last and len(idx) < batch_size < n):
-                break
+        # Gathered and normalised a group of batches at a time (~GROUP_BYTES of model inputs), each batch a slice of
+        # the group: the per-op fixed cost (thread wake-ups on a CPU, kernel launches on a GPU) is paid once per
+        # group instead of once per step. Elementwise, so every batch holds exactly what gathering it alone gives.
+        group = batch_size * max(1, GROUP_BYTES // max(1, batch_size * self.x[0].numel() * 4))
+        for start in range(0, n, group):
+            idx = order[start:start + group]
             # index_select, not x[idx]: the same gather without advanced indexing's per-call overhead (~30 µs on a CPU)
-            yield self.inputs(self.x.index_select(0, idx)), self.y.index_select(0, idx)
+            xs, ys = self.inputs(self.x.index_select(0, idx)), self.y.index_select(0, idx)
+            for i in range(0, len(idx), batch_size):
+                size = min(batch_size, n - start - i)
+                if size // world < 2 < n or (drop_last and size < batch_size < n):
+                    return
+                yield xs[i:i + batch_size], ys[i:i + batch_size]
 
     def num_batches(self, batch_size: int, shuffle: bool, world: int = 1, drop_last: bool = False) -> int:
         n = len(self)
