@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import math
 import os
 import statistics
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from itertools import count, islice
 from pathlib import Path
@@ -167,6 +169,8 @@ class Batches:
 def lightning_run(cfg: Config, trainer: Trainer, workdir: Path) -> Timing:
     import lightning as L  # the `bench` extra
 
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)  # its banners and tips, once per fit
+
     class Module(L.LightningModule):
         def __init__(self) -> None:
             super().__init__()
@@ -193,7 +197,9 @@ def lightning_run(cfg: Config, trainer: Trainer, workdir: Path) -> Timing:
                     enable_progress_bar=False, enable_model_summary=False, default_root_dir=workdir,
                     enable_checkpointing=True)
     module = Module()
-    return timed(lambda: fit.fit(module, loader("train", cfg.train.batch_size, True), loader("val", 1024, False)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its deprecation notices about its own dependencies
+        return timed(lambda: fit.fit(module, loader("train", cfg.train.batch_size, True), loader("val", 1024, False)))
 
 
 def summary(name: str, runs: list[Timing]) -> str:

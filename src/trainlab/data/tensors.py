@@ -1,7 +1,8 @@
 """Splits as tensors resident on the training device; batches are index slices.
 
 uint8 images stay uint8 on the device (4x less memory and host-to-device traffic than float32) and are
-normalised per batch, x·scale + shift with scale = 1/(255·std), shift = -mean/std.
+normalised on the fly, x·scale + shift with scale = 1/(255·std), shift = -mean/std; shuffled batches are
+gathered and normalised a group (~GROUP_BYTES) at a time, each batch a slice of its group.
 """
 
 from __future__ import annotations
