@@ -123,6 +123,14 @@ def test_batches_gathered_in_groups_are_the_batches_gathered_one_by_one(
     assert len(grouped) == split.num_batches(batch, shuffle=True, world=world, drop_last=drop_last)
     for (gx, gy), (sx, sy) in zip(grouped, single, strict=True):
         assert torch.equal(gx, sx) and torch.equal(gy, sy) and gx.dtype == torch.float32
+    # a transform (the task's augmentation) sees each group once (here the whole split: 256 KB), every batch from it
+    monkeypatch.setattr(tensors, "GROUP_BYTES", 1 << 20)
+    seen: list[int] = []
+    doubled = list(split.batches(batch, torch.Generator().manual_seed(1), world, drop_last,
+                                 transform=lambda t: seen.append(len(t)) or t * 2))
+    assert seen == [1000]
+    for (dx, _), (sx, _) in zip(doubled, single, strict=True):
+        assert torch.equal(dx, sx * 2)
 
 
 @pytest.mark.parametrize("name", ["sgd", "adam", "adamw"])

@@ -2,12 +2,12 @@
 
 uint8 images stay uint8 on the device (4x less memory and host-to-device traffic than float32) and are
 normalised on the fly, x·scale + shift with scale = 1/(255·std), shift = -mean/std; shuffled batches are
-gathered and normalised a group (~GROUP_BYTES) at a time, each batch a slice of its group.
+gathered, normalised and augmented a group (~GROUP_BYTES) at a time, each batch a slice of its group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -15,7 +15,13 @@ import numpy as np
 import torch
 
 T = TypeVar("T", torch.Tensor, np.ndarray)
-GROUP_BYTES = 8 << 20  # shuffled batches are gathered this many bytes of float inputs at a time (TensorSplit.batches)
+GROUP_BYTES = 8 << 20  # shuffled batches are prepared this many bytes of float inputs at a time on a CPU (its cache)
+
+
+def group_bytes(device: torch.device) -> int:
+    """Bytes of model inputs `TensorSplit.batches` prepares at a time: cache-sized on a CPU, 8× on an accelerator
+    (where each op is a kernel launch and memory is plentiful)."""
+    return GROUP_BYTES if device.type == "cpu" else 8 * GROUP_BYTES
 
 
 @dataclass
@@ -53,9 +59,11 @@ class TensorSplit:
             return x
         return x.float().mul_(self.scale).add_(self.shift)  # in place on the new float copy: half addcmul's CPU time
 
-    def batches(self, batch_size: int, gen: torch.Generator | None = None, world: int = 1, drop_last: bool = False
+    def batches(self, batch_size: int, gen: torch.Generator | None = None, world: int = 1, drop_last: bool = False,
+                transform: Callable[[torch.Tensor], torch.Tensor] | None = None
                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Shuffled when `gen` is given; a trailing batch of one is dropped (batch norm needs two), under DDP one
+        """Shuffled when `gen` is given, each group of shuffled inputs passed through `transform` (per-example
+        augmentation, drawing from `gen`); a trailing batch of one is dropped (batch norm needs two), under DDP one
         whose `world` shares (`shard_rows`) would hold fewer than two each, and with `drop_last` any trailing batch
         smaller than `batch_size` (fixed shapes)."""
         n = len(self)
@@ -64,14 +72,16 @@ class TensorSplit:
                 yield self.inputs(self.x[i:i + batch_size]), self.y[i:i + batch_size]
             return
         order = torch.randperm(n, generator=gen, device=gen.device).to(self.x.device)
-        # Gathered and normalised a group of batches at a time (~GROUP_BYTES of model inputs), each batch a slice of
-        # the group: the per-op fixed cost (thread wake-ups on a CPU, kernel launches on a GPU) is paid once per
-        # group instead of once per step. Elementwise, so every batch holds exactly what gathering it alone gives.
-        group = batch_size * max(1, GROUP_BYTES // max(1, batch_size * self.x[0].numel() * 4))
+        # Gathered, normalised and augmented a group of batches at a time (~group_bytes of model inputs), each batch a
+        # slice of the group: the per-op fixed cost (thread wake-ups on a CPU, kernel launches on a GPU) is paid once
+        # per group instead of once per step (airbench augments a whole epoch at once).
+        group = batch_size * max(1, group_bytes(self.x.device) // max(1, batch_size * self.x[0].numel() * 4))
         for start in range(0, n, group):
             idx = order[start:start + group]
             # index_select, not x[idx]: the same gather without advanced indexing's per-call overhead (~30 µs on a CPU)
             xs, ys = self.inputs(self.x.index_select(0, idx)), self.y.index_select(0, idx)
+            if transform is not None:
+                xs = transform(xs)
             for i in range(0, len(idx), batch_size):
                 size = min(batch_size, n - start - i)
                 if size // world < 2 < n or (drop_last and size < batch_size < n):

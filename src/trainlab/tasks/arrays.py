@@ -82,11 +82,12 @@ class ArrayTask(Task):
         return build_model((cfg or self.cfg).model, self.data.input_shape, self.num_outputs)
 
     def train_batches(self, gen: torch.Generator, epoch: int) -> Iterator[Batch]:
-        """Under DDP every rank draws and augments the whole global batch, as one process does, and keeps its
+        """Under DDP every rank draws and augments the same global batches, as one process does, and keeps its
         share: the same examples and augmentations as one process (augmenting is cheap beside the step)."""
-        aug, shard, train = self.cfg.data.augment, self.shard, self.cfg.train
-        for x, y in self.splits["train"].batches(train.batch_size, gen, world=shard[1], drop_last=train.drop_last):
-            yield shard_rows(augment(x, aug, gen, (self.data.mean, self.data.std)), shard), shard_rows(y, shard)
+        aug, shard, train, norm = self.cfg.data.augment, self.shard, self.cfg.train, (self.data.mean, self.data.std)
+        for x, y in self.splits["train"].batches(train.batch_size, gen, world=shard[1], drop_last=train.drop_last,
+                                                 transform=lambda xs: augment(xs, aug, gen, norm)):
+            yield shard_rows(x, shard), shard_rows(y, shard)
 
     def eval_batches(self, split: str) -> Iterator[Batch]:
         return self.splits[split].batches(self.cfg.train.eval_batch_size)
