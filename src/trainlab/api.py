@@ -163,7 +163,7 @@ def _train(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | None, con
         write_json(run_dir.summary, summary)
         startup = process_age()
         status = trainer.fit()
-        distributed.shutdown()  # ── DDP: the ranks' last collective is behind them (the test pass is rank 0's alone)
+        distributed.finish(status)  # ── DDP: the last collective (the test pass is rank 0's alone)
         summary |= _finish(trainer, run_dir, status)
         if diagnosis is not None:
             summary |= diagnosis.report(trainer)
@@ -184,7 +184,7 @@ def _train_share(cfg: Config, run_dir: RunDir, resume_from: dict[str, Any] | Non
         if resume_from is not None:
             trainer.restore(resume_from)
         status = trainer.fit()
-    distributed.shutdown()
+    distributed.finish(status)
     return RunResult(run_dir.path, status, {"status": status}, rank)
 
 

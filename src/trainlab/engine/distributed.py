@@ -91,6 +91,15 @@ def shutdown() -> None:
         dist.destroy_process_group()
 
 
+def finish(status: str) -> None:
+    """Leave the process group after training: first a barrier when every rank ended the same way (completed or
+    early-stopped: decided from all-reduced metrics), so no rank tears down its connections while a peer is still
+    in the last collective, which can hang the peer's exit; at once after a failure or an interrupt."""
+    if active() and status in ("completed", "early_stopped"):
+        dist.barrier()
+    shutdown()
+
+
 @contextmanager
 def failure_stops_all() -> Iterator[None]:
     """On an error in this rank: say which rank failed and leave the process group, so the others stop at their
