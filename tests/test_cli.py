@@ -69,6 +69,7 @@ def test_existing_run_dir_is_refused_and_left_intact(cli, tmp_path):
     (["eval", "nowhere"], "not a run directory"),
     (["resume", "nowhere"], "not a run directory"),
     (["config", "optim.lr=fast"], "optim.lr"),
+    (["run", "train.cuda_graphs=true"], "cannot replay this step: diagnose's gradient statistics"),
 ])
 def test_bad_input_exits_2_with_one_line(cli, args, needle, monkeypatch):
     assert_one_line_error(cli(*args, env={"TRAINLAB_DATA": "/nonexistent"}), needle)

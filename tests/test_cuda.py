@@ -4,6 +4,7 @@ checkpoints that load on the CPU."""
 
 from __future__ import annotations
 
+import csv
 import traceback
 import warnings
 from pathlib import Path
@@ -60,11 +61,12 @@ def test_fast_path_trains_with_uint8_data_fused_adam_and_channels_last(tmp_path,
     assert all(t.device.type == "cpu" for t in state["model"].values())
 
 
-def test_the_hot_loop_syncs_host_and_device_only_where_it_means_to(tmp_path):
+@pytest.mark.parametrize("graphs", [[], ["train.cuda_graphs=true"]], ids=["eager", "cuda-graphs"])
+def test_the_hot_loop_syncs_host_and_device_only_where_it_means_to(tmp_path, graphs):
     """Inside `train_epoch` the host waits for the device only at the NaN check every `check_every` steps and once
     at the end; each sync is reported with where it happened."""
     cfg = load_config(None, [*CONV, *uint8_mnist(tmp_path), "train.drop_last=true", "train.precision=bf16",
-                             "data.augment.flip=true", "data.augment.crop_padding=2"])
+                             "data.augment.flip=true", "data.augment.crop_padding=2", *graphs])
     trainer, _ = api.build_trainer(cfg, RunDir.create(tmp_path / "run"), Console(quiet=True))
     trainer.train_epoch(1)  # warm-up: allocator, cuDNN autotuning
     syncs: list[str] = []
@@ -98,6 +100,24 @@ def test_resume_on_the_gpu_is_exact_with_deterministic_algorithms(tmp_path):
     a, b = (load_checkpoint(r / "checkpoints" / "last.pt")["model"] for r in (whole.run_dir, resumed.run_dir))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert resumed.summary["test_loss"] == whole.summary["test_loss"]
+
+
+def test_cuda_graphs_train_as_eager_steps_do(tmp_path):
+    """The captured step replayed (train.cuda_graphs) trains as eager steps do: the lr the schedule sets each step
+    reaches the captured update (a stale one would leave other weights), the smaller last batch runs eagerly, and
+    each step's statistics are its own. Not bit for bit: the captured update reads its lr as float32."""
+    args = [*CONV, *uint8_mnist(tmp_path), "train.precision=bf16", "train.channels_last=true", "sched.name=onecycle",
+            "data.augment.flip=true", "train.deterministic=true", "train.epochs=3"]
+    runs = [api.run(load_config(None, [*args, *extra]), name=name, out=tmp_path)
+            for name, extra in (("eager", []), ("graphed", ["train.cuda_graphs=true"]))]
+    assert [r.status for r in runs] == ["completed", "completed"]
+    eager, graphed = (load_checkpoint(r.run_dir / "checkpoints" / "last.pt")["model"] for r in runs)
+    rel = max(float((graphed[k].float() - eager[k].float()).norm() / eager[k].float().norm().clamp_min(1e-12))
+              for k in eager if eager[k].is_floating_point())
+    assert rel < 1e-2, rel
+    assert runs[1].summary["test_acc"] > 0.9 and abs(runs[1].summary["test_acc"] - runs[0].summary["test_acc"]) < 0.02
+    losses = [[float(row["train_loss"]) for row in csv.DictReader((r.run_dir / "metrics.csv").open())] for r in runs]
+    assert all(abs(a - b) < 1e-2 * abs(a) for a, b in zip(*losses, strict=True)), losses
 
 
 def test_the_compiled_model_computes_what_the_eager_one_does(tmp_path):

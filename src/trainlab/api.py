@@ -21,6 +21,7 @@ from trainlab.diagnose import Diagnosis
 from trainlab.engine import Task, Trainer, distributed, load_checkpoint, load_weights
 from trainlab.engine.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from trainlab.engine.device import describe_device, resolve_device, seed_everything, versions
+from trainlab.engine.graphs import check_graphs
 from trainlab.engine.init_from import init_weights, loads_whole, run_task, source_run, take_backbone
 from trainlab.errors import ConfigError
 from trainlab.evaluation import evaluate
@@ -94,6 +95,7 @@ def prepare_start(cfg: Config, fresh: bool = True) -> Start:
     """The task and model; with train.init_from, the task is sized as that run (a sequence run's vocabulary)
     and a `fresh` model takes its best weights (a resumed one takes its own checkpoint's next)."""
     check_sources(cfg)
+    check_graphs(cfg, ddp=distributed.launched())
     source = source_run(cfg)
     if source is not None:
         check_source_task(cfg, source)

@@ -124,6 +124,10 @@ class TrainConfig(Section):
     compile: bool = Field(default=False, description="torch.compile the model")
     compile_mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = Field(
         default="default", description="torch.compile's mode (reduce-overhead replays CUDA graphs on a GPU)")
+    cuda_graphs: bool = Field(
+        default=False, description="capture the training step (forward, backward, fused update) as one CUDA graph and "
+        "replay it: one launch a step instead of one per kernel; needs fixed shapes (train.drop_last=true), a fused "
+        "optimizer (sgd, adam, adamw), diagnose.enabled=false; without CUDA the steps run eagerly")
     drop_last: bool = Field(
         default=False, description="drop each epoch's last, smaller training batch (array tasks): every step has one "
         "shape, as torch.compile and CUDA graphs like")

@@ -34,13 +34,15 @@ def resolve_device(name: str) -> torch.device:
 
 
 def autocast_factory(cfg: TrainConfig, device: torch.device) -> Callable[[], AbstractContextManager]:
-    """A context for forward passes: autocast in bf16/fp16, nothing in fp32."""
+    """A context for forward passes: autocast in bf16/fp16, nothing in fp32. Its cache of cast weights is off under
+    train.cuda_graphs (a capture must make its own casts)."""
     if cfg.precision == "fp32":
         return contextlib.nullcontext
     if cfg.precision == "fp16" and device.type == "cpu":
         raise ConfigError("train.precision=fp16 needs a GPU", "use train.precision=bf16 on the CPU")
     dtype = DTYPES[cfg.precision]
-    return lambda: torch.autocast(device_type=device.type, dtype=dtype)
+    cache = not cfg.cuda_graphs
+    return lambda: torch.autocast(device_type=device.type, dtype=dtype, cache_enabled=cache)
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:

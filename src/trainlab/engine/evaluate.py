@@ -29,6 +29,7 @@ def eval_sums(model: nn.Module, batches: Iterable[Batch], fn: Callable[[nn.Modul
 
 
 def accumulate(sums: Stats, stats: Stats) -> None:
-    """Add a step's statistics into running sums (tensors stay on the device; lists are concatenated)."""
+    """Add a step's statistics into running sums (tensors stay on the device; lists are concatenated). The first
+    step's are copied: a replayed CUDA graph (train.cuda_graphs) writes the next step's into the same tensors."""
     for k, v in stats.items():
-        sums[k] = sums[k] + v if k in sums else v
+        sums[k] = sums[k] + v if k in sums else (list(v) if isinstance(v, list) else v.clone())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from trainlab.engine.callbacks import Callback
 from trainlab.engine.checkpoint import check_model_state, check_resume_state, checkpoint_bytes, load_model_state
 from trainlab.engine.device import autocast_factory, epoch_generator, rng_state, set_rng_state
 from trainlab.engine.evaluate import accumulate, eval_sums
+from trainlab.engine.graphs import GraphedStep
 from trainlab.engine.optim import LRSchedule, build_optimizer, early_stop_conflict
 from trainlab.engine.task import Stats, Task
 from trainlab.runs import RunDir
@@ -59,6 +60,8 @@ class Trainer:
         self.schedule = LRSchedule(self.optimizer, cfg.sched, cfg.train.epochs, task.num_train_batches(), self.mode)
         self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.train.precision == "fp16")
         self.autocast = autocast_factory(cfg.train, device)
+        # train.cuda_graphs: the step body captured once and replayed (engine/graphs.py)
+        self._graphed = GraphedStep(self._step_body, self.optimizer, device) if cfg.train.cuda_graphs else None
         self.callbacks = list(callbacks)
         self._bind_hooks()
         self.state = FitState()
@@ -161,29 +164,34 @@ class Trainer:
         return sums
 
     def _train_step(self, batch: Any) -> tuple[torch.Tensor, Stats]:
+        loss, stats = self._step(batch)
+        self.schedule.step()
+        self.state.step += 1
+        return loss, stats
+
+    def _step_body(self, batch: Any) -> tuple[torch.Tensor, Stats]:
+        """Forward, backward and the optimizer's update of one batch (what train.cuda_graphs captures)."""
         if self._plain:  # fp32, no scaler, no clipping, no after-backward hook: the bare sequence of calls
             loss, stats = self.task.step(self.model, batch)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-        else:
-            with self.autocast():
-                loss, stats = self.task.step(self.model, batch)
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            for cb in self._hooks["on_after_backward"]:
-                cb.on_after_backward(self)
-            clip = self.cfg.train.grad_clip
-            if clip is not None:
-                self.scaler.unscale_(self.optimizer)
-                if self.cfg.train.grad_clip_mode == "norm":
-                    nn.utils.clip_grad_norm_(self.module.parameters(), clip)
-                else:
-                    nn.utils.clip_grad_value_(self.module.parameters(), clip)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        self.schedule.step()
-        self.state.step += 1
+            return loss.detach(), stats
+        with self.autocast():
+            loss, stats = self.task.step(self.model, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        for cb in self._hooks["on_after_backward"]:
+            cb.on_after_backward(self)
+        clip = self.cfg.train.grad_clip
+        if clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            if self.cfg.train.grad_clip_mode == "norm":
+                nn.utils.clip_grad_norm_(self.module.parameters(), clip)
+            else:
+                nn.utils.clip_grad_value_(self.module.parameters(), clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         return loss.detach(), stats
 
     def evaluate(self, split: str) -> dict[str, float]:
@@ -268,15 +276,23 @@ class Trainer:
         self.state = FitState(**state["fit_state"])
         self.saved_epoch = self.state.epoch
         set_rng_state(state["rng"])
+        if self._graphed is not None:
+            self._graphed.reset()  # the optimizer's state tensors are new: capture again
 
     def _bind_hooks(self) -> None:
-        """Per hook, the callbacks that override it, so a no-op hook costs nothing in the hot loop; and whether a
-        step is plain (fp32, no scaler, no clipping, no after-backward hook). Bound again at each fit, so
-        callbacks added after construction are called too."""
+        """Per hook, the callbacks that override it, so a no-op hook costs nothing in the hot loop; whether a step
+        is plain (fp32, no scaler, no clipping, no after-backward hook); whether it is captured (train.cuda_graphs).
+        Bound again at each fit, so callbacks added after construction are called too."""
         self._hooks = {h: [cb for cb in self.callbacks if getattr(type(cb), h) is not getattr(Callback, h)]
                        for h in HOOKS}
         self._plain = (self.cfg.train.precision == "fp32" and not self.scaler.is_enabled()
                        and self.cfg.train.grad_clip is None and not self._hooks["on_after_backward"])
+        self._step: Callable[[Any], tuple[torch.Tensor, Stats]] = self._step_body
+        if self._graphed is not None:
+            if self._hooks["on_after_backward"]:
+                log.warning("train.cuda_graphs: a callback runs on the host after each backward; the steps run eagerly")
+            else:
+                self._step = self._graphed
 
     def _call(self, hook: str, *args: Any) -> None:
         """Hooks run in the callbacks' order; `on_fit_end` in reverse, as nested contexts unwind: a callback
