@@ -95,12 +95,12 @@ def prepare_start(cfg: Config, fresh: bool = True) -> Start:
     """The task and model; with train.init_from, the task is sized as that run (a sequence run's vocabulary)
     and a `fresh` model takes its best weights (a resumed one takes its own checkpoint's next)."""
     check_sources(cfg)
-    check_graphs(cfg, ddp=distributed.launched())
     source = source_run(cfg)
     if source is not None:
         check_source_task(cfg, source)
     task = prepare_task(cfg, source if source is not None and loads_whole(cfg, source) else None)
     task.monitored(cfg.train.early_stop.metric)  # an unknown metric is refused before a run directory is made
+    check_graphs(cfg, task.capturable, ddp=distributed.launched())
     model = task.build_model()
     weights_from = None
     if fresh:

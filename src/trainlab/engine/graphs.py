@@ -27,12 +27,14 @@ Step = Callable[[tuple[torch.Tensor, ...]], tuple[torch.Tensor, Stats]]
 WARMUP = 3  # eager steps before capture: optimizer state, cuDNN autotuning and cuBLAS workspaces exist by then
 
 
-def check_graphs(cfg: Config, ddp: bool = False) -> None:
-    """Refuse, in one line, settings a captured step cannot replay."""
+def check_graphs(cfg: Config, capturable: bool, ddp: bool = False) -> None:
+    """Refuse, in one line, settings a captured step cannot replay (`capturable`: the task's `Task.capturable`)."""
     t = cfg.train
     if not t.cuda_graphs:
         return
     conflicts = [
+        (not capturable, f"task {cfg.task.name}'s step decides on the host (batches of varying length)",
+         "set train.cuda_graphs=false"),
         (t.compile, "train.compile=true captures the step too", "use one (train.compile_mode=reduce-overhead is "
          "torch.compile's own CUDA graphs)"),
         (t.precision == "fp16", "fp16's loss scaling decides on the host each step", "use train.precision=bf16"),

@@ -91,6 +91,9 @@ class Task(ABC):
     #: tasks of one group start from each other's runs with train.init_from (the backbone's matching weights);
     #: None: only from runs of the same task
     transfer_group: str | None = None
+    #: whether `step` may be captured as a CUDA graph (train.cuda_graphs): batches are tuples of tensors, and the
+    #: step is device work alone (no host sync, no Python decision on tensor values or random draws)
+    capturable: bool = False
     #: where the task's batches live (the model is moved there)
     device: torch.device
     #: (rank, world size): under DDP each of `world` processes trains on its equal share of every training batch

@@ -44,6 +44,7 @@ class ArrayTask(Task):
     target_kinds: ClassVar[tuple[TargetKind, ...]] = ("class",)
     eval_options = frozenset({"predictions"})
     transfer_group = "arrays"  # e.g. an autoencoder's encoder starts a classifier
+    capturable = True  # (x, y) tuples, steps of tensor ops alone
 
     def __init__(self, cfg: Config, device: torch.device) -> None:
         name, task = cfg.data.name, cfg.task.name
