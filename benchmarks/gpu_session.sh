@@ -29,10 +29,14 @@ step() {  # step NAME LIMIT_S COMMAND...
 
 step gpu 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
 step cuda-tests 150 python -m pytest -q -p no:cacheprovider tests/test_cuda.py
-step recipe 150 python benchmarks/gpu_throughput.py
 step recipe-cuda-graphs 150 python benchmarks/gpu_throughput.py train.cuda_graphs=true
+step recipe 150 python benchmarks/gpu_throughput.py
 step whole-run 150 bash -c "time python -m trainlab run configs/fashion_mnist_gpu.yaml --out $RUNS --name gpu \
   && cp $RUNS/gpu/summary.json $RUNS/gpu/metrics.csv $OUT/"
+step whole-run-cuda-graphs 150 bash -c "time python -m trainlab run configs/fashion_mnist_gpu.yaml \
+  train.cuda_graphs=true --out $RUNS --name graphs && cp $RUNS/graphs/summary.json $OUT/graphs-summary.json"
+step cuda-graphs-batch-512 150 python benchmarks/gpu_throughput.py train.cuda_graphs=true train.batch_size=512 \
+  optim.lr=0.004
 step recipe-24-epochs 150 python benchmarks/gpu_throughput.py train.epochs=24
 step eager-bf16 60 python benchmarks/gpu_throughput.py train.compile=false train.epochs=3
 step eager-fp32 60 python benchmarks/gpu_throughput.py train.compile=false train.precision=fp32 train.epochs=3

@@ -57,7 +57,8 @@ def main() -> None:
     print(machine())
     print(f"config {args.config.name}{' with the CPU budget ' + ' '.join(CPU_BUDGET) if tiny else ''}; "
           f"{cfg.model.name}, batch {cfg.train.batch_size}, {cfg.train.precision}, channels-last "
-          f"{cfg.train.channels_last}, compile {cfg.train.compile}, device {device}")
+          f"{cfg.train.channels_last}, compile {cfg.train.compile}, cuda_graphs {cfg.train.cuda_graphs}, "
+          f"device {device}")
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         trainer, _ = build_trainer(cfg, RunDir.create(Path(tmp) / "run"), Console(quiet=True), start=prepare_start(cfg))
