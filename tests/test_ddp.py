@@ -62,6 +62,18 @@ if os.environ.get("RANK") == os.environ.get("DDP_TEST_FAIL_RANK"):
         return run_epoch(self, epoch)
 
     Trainer._run_epoch = failing
+if os.environ.get("RANK") == "0" and os.environ.get("DDP_TEST_STOP_AFTER"):
+    from trainlab.engine.trainer import Trainer
+
+    run_epoch = Trainer._run_epoch
+
+    def stopping(self, epoch):  # as a sweep's pruner does, from a callback: rank 0 alone has callbacks
+        out = run_epoch(self, epoch)
+        if epoch == int(os.environ["DDP_TEST_STOP_AFTER"]):
+            self.request_stop("stopped", "asked by a test")
+        return out
+
+    Trainer._run_epoch = stopping
 '''
 
 
@@ -71,14 +83,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def torchrun(root: Path, *args: str, fail_rank: int | None = None) -> subprocess.CompletedProcess[str]:
-    """`torchrun --nproc_per_node 2 -m trainlab ARGS` on the loopback interface, from `root`."""
+def torchrun(root: Path, *args: str, fail_rank: int | None = None, stop_after: int | None = None
+             ) -> subprocess.CompletedProcess[str]:
+    """`torchrun --nproc_per_node 2 -m trainlab ARGS` on the loopback interface, from `root`; rank `fail_rank`
+    fails at the start of epoch 2, rank 0 asks for a stop after epoch `stop_after`."""
     hooks = root / "hooks"
     hooks.mkdir(exist_ok=True)
     (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200", "GLOO_SOCKET_IFNAME": "lo",
            "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")]),
-           "DDP_TEST_WATCH": str(root / "runs"), "DDP_TEST_FAIL_RANK": str(fail_rank)}
+           "DDP_TEST_WATCH": str(root / "runs"), "DDP_TEST_FAIL_RANK": str(fail_rank),
+           "DDP_TEST_STOP_AFTER": str(stop_after or "")}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
            "--master_port", str(free_port()), "-m", "trainlab", *args]
     return subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300, env=env)
@@ -147,6 +162,14 @@ def test_two_ranks_resume_and_train_as_one_process_on_the_same_global_batch(runs
             assert b[k] == pytest.approx(a[k], abs=ATOL), k
     for k in ("test_loss", "test_acc"):
         assert two[k] == pytest.approx(one[k], abs=ATOL), k
+
+
+def test_a_stop_rank_0_asks_for_ends_every_rank(tmp_path: Path) -> None:
+    """A callback's request_stop (rank 0's: the others have no callbacks) ends all ranks after the same epoch."""
+    r = torchrun(tmp_path, "run", *ARGS, "train.epochs=3", "--name", "stop", "--out", "runs", stop_after=1)
+    assert r.returncode == 0, r.stderr[-3000:]
+    s = summary(tmp_path / "runs" / "stop")
+    assert s["status"] == "stopped" and s["epochs_completed"] == 1 and "failed" not in r.stderr
 
 
 def test_only_rank_0_writes(runs: Runs) -> None:

@@ -92,12 +92,23 @@ def shutdown() -> None:
 
 
 def finish(status: str) -> None:
-    """Leave the process group after training: first a barrier when every rank ended the same way (completed or
-    early-stopped: decided from all-reduced metrics), so no rank tears down its connections while a peer is still
-    in the last collective, which can hang the peer's exit; at once after a failure or an interrupt."""
-    if active() and status in ("completed", "early_stopped"):
+    """Leave the process group after training: first a barrier when every rank ended the same way (completed,
+    early-stopped or stopped on request: decided from all-reduced metrics or by rank 0), so no rank tears down its
+    connections while a peer is still in the last collective, which can hang the peer's exit; at once after a
+    failure or an interrupt."""
+    if active() and status not in ("failed", "interrupted"):
         dist.barrier()
     shutdown()
+
+
+def from_main(value: T) -> T:
+    """Rank 0's `value` on every rank (one small broadcast), e.g. a stop its callbacks asked for; in one process,
+    `value`."""
+    if not active():
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 @contextmanager

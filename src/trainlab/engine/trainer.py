@@ -91,6 +91,7 @@ class Trainer:
                 with interrupts_held():
                     self._call("on_epoch_end", self, row)
                     self._save(best=improved)
+                self.stop_request = distributed.from_main(self.stop_request)  # ── DDP: rank 0's callbacks decide
                 if self.stop_request is not None:
                     status, reason = self.stop_request
                     log.info("%s at epoch %d: %s", status, epoch, reason)
@@ -210,7 +211,8 @@ class Trainer:
         return sums if alone else distributed.all_reduce_stats(sums)
 
     def request_stop(self, status: str, reason: str) -> None:
-        """End the loop after this epoch (its row and checkpoint written) with `status`, e.g. a sweep's pruner."""
+        """End the loop after this epoch (its row and checkpoint written) with `status`, e.g. a sweep's pruner. Under
+        DDP, rank 0's request (the rank with callbacks) ends every rank's loop."""
         self.stop_request = (status, reason)
 
     def epoch_elapsed(self) -> float:
