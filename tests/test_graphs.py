@@ -55,7 +55,8 @@ def same_run(a: api.RunResult, b: api.RunResult) -> None:
 
 
 @pytest.mark.parametrize("extra", [[], ["train.precision=bf16", "train.grad_clip=1.0", "optim.name=sgd",
-                                        "optim.momentum=0.9", "train.drop_last=true"]], ids=["fp32", "bf16-sgd-clip"])
+                                        "optim.momentum=0.9", "train.drop_last=true", "train.ema_decay=0.95"]],
+                         ids=["fp32", "bf16-sgd-clip-ema"])
 def test_training_through_the_graphed_step_equals_eager_steps(tmp_path: Path, extra: list[str]) -> None:
     eager = api.run(load_config(None, [*CONV, *extra]), name="eager", out=tmp_path)
     graphed = graphed_run([*CONV, *extra], tmp_path)

@@ -18,7 +18,7 @@ from torch import nn
 
 from trainlab.config import Config, config_to_dict, validate
 from trainlab.diagnose import Diagnosis
-from trainlab.engine import Task, Trainer, distributed, load_checkpoint, load_weights
+from trainlab.engine import Task, Trainer, distributed, load_checkpoint
 from trainlab.engine.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from trainlab.engine.device import describe_device, resolve_device, seed_everything, versions
 from trainlab.engine.graphs import check_graphs
@@ -230,7 +230,7 @@ def _finish(trainer: Trainer, run_dir: RunDir, status: str) -> dict[str, Any]:
         plot_curves(rows, run_dir.plots / "curves.png", title=run_dir.path.name)
     best = run_dir.checkpoint("best")
     if status in ("completed", "early_stopped") and best.is_file() and trainer.task.has_split("test"):
-        load_weights(trainer.module, best, trainer.device)
+        trainer.load_best(best)
         start = time.perf_counter()
         # the one test pass (rank 0 alone under DDP: the others have finished): metrics and report share its sums
         test = trainer.eval_sums("test", alone=True)

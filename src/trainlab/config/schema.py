@@ -132,6 +132,10 @@ class TrainConfig(Section):
         default=False, description="drop each epoch's last, smaller training batch (array tasks): every step has one "
         "shape, as torch.compile and CUDA graphs like")
     grad_clip: float | None = Field(default=None, gt=0, description="clip gradients at this value (None = off)")
+    ema_decay: float | None = Field(
+        default=None, gt=0, lt=1, description="average the weights over the steps with this decay (e.g. 0.99; "
+        "warmed up as (1+t)/(10+t)): validation, checkpoints (`model`), the test and eval use the average; None = "
+        "off")
     grad_clip_mode: Literal["norm", "value"] = Field(default="norm", description="clip total norm or each value")
     early_stop: EarlyStopConfig = Field(default_factory=EarlyStopConfig, description="early stopping")
     quiet: bool = Field(default=False, description="no progress bars (log lines only)")

@@ -54,7 +54,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     if version > VERSION:
         raise CheckpointError(f"{path} was written by a newer trainlab (checkpoint format {version}; this one reads "
                               f"up to {VERSION})", "upgrade trainlab")
-    if not _is_weights(state.get("model")):
+    if not is_weights(state.get("model")):
         raise CheckpointError(f"{path} has no model weights (its 'model' entry is not a mapping of names to tensors)",
                               "use the other checkpoint (best/last) or retrain")
     return state
@@ -71,7 +71,7 @@ def _first_line(e: BaseException) -> str:
     return line if len(line) <= 160 else line[:160].rsplit(" ", 1)[0] + " …"
 
 
-def _is_weights(entry: object) -> bool:
+def is_weights(entry: object) -> bool:
     return isinstance(entry, Mapping) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
                                               for k, v in entry.items())
 

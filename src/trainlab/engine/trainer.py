@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -15,12 +16,21 @@ from torch import nn
 from trainlab.config import Config, config_to_dict
 from trainlab.engine import distributed
 from trainlab.engine.callbacks import Callback
-from trainlab.engine.checkpoint import check_model_state, check_resume_state, checkpoint_bytes, load_model_state
+from trainlab.engine.checkpoint import (
+    check_model_state,
+    check_resume_state,
+    checkpoint_bytes,
+    is_weights,
+    load_model_state,
+    load_weights,
+)
 from trainlab.engine.device import autocast_factory, epoch_generator, rng_state, set_rng_state
+from trainlab.engine.ema import WeightEMA
 from trainlab.engine.evaluate import accumulate, eval_sums
 from trainlab.engine.graphs import GraphedStep
 from trainlab.engine.optim import LRSchedule, build_optimizer, early_stop_conflict
 from trainlab.engine.task import Stats, Task
+from trainlab.errors import CheckpointError
 from trainlab.runs import RunDir
 from trainlab.runs.files import atomic_write_bytes
 from trainlab.runs.signals import interrupts_held
@@ -52,6 +62,8 @@ class Trainer:
         memory_format = torch.channels_last if cfg.train.channels_last else torch.preserve_format
         self.module = model.to(device, memory_format=memory_format)
         self.model = torch.compile(self.module, mode=cfg.train.compile_mode) if cfg.train.compile else self.module
+        # train.ema_decay: an average of the weights is what validation, checkpoints and the test see (engine/ema.py)
+        self.ema = WeightEMA(self.module, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None
         # ── DDP (under torchrun): gradients averaged across ranks; each rank trains on its share of every batch
         self.model = distributed.wrap(self.model, device)
         task.shard = distributed.shard()
@@ -168,6 +180,8 @@ class Trainer:
         loss, stats = self._step(batch)
         self.schedule.step()
         self.state.step += 1
+        if self.ema is not None:
+            self.ema.update(self.state.step)
         return loss, stats
 
     def _step_body(self, batch: Any) -> tuple[torch.Tensor, Stats]:
@@ -205,10 +219,22 @@ class Trainer:
         split and sum over all of them, unless `alone` (one rank scores all of it)."""
         batches = self.task.eval_batches(split)
         if not alone:  # ── DDP: every rank scores rank 0's weights on its share of the batches
-            distributed.sync_buffers(self.module)
+            distributed.sync_buffers(self.ema.module if self.ema is not None else self.module)
             batches = distributed.eval_share(batches)
-        sums = eval_sums(distributed.unwrap(self.model), batches, lambda m, b: self.task.step(m, b)[1], self.autocast)
+        sums = eval_sums(self.eval_model, batches, lambda m, b: self.task.step(m, b)[1], self.autocast)
         return sums if alone else distributed.all_reduce_stats(sums)
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """What evaluation runs: the averaged weights with train.ema_decay, else the trained model (no DDP wrapper)."""
+        return self.ema.module if self.ema is not None else distributed.unwrap(self.model)
+
+    def load_best(self, path: Path) -> None:
+        """The weights of checkpoint `path` (the averaged ones with train.ema_decay) into the model and, with
+        train.ema_decay, the average: the figures after training are of those weights whichever module draws them."""
+        load_weights(self.module, path, self.device)
+        if self.ema is not None:
+            self.ema.module.load_state_dict(self.module.state_dict())
 
     def request_stop(self, status: str, reason: str) -> None:
         """End the loop after this epoch (its row and checkpoint written) with `status`, e.g. a sweep's pruner. Under
@@ -243,8 +269,11 @@ class Trainer:
 
     # ------------------------------------------------------------ checkpoints
     def checkpoint_state(self) -> dict[str, Any]:
-        return {
-            "model": self.module.state_dict(),
+        """`model` holds the weights eval, init_from and quantize read: the average with train.ema_decay, which then
+        also saves the trained weights as `train_model` (what a resume continues)."""
+        trained = {"train_model": self.module.state_dict()} if self.ema is not None else {}
+        return trained | {
+            "model": (self.ema.module if self.ema is not None else self.module).state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(),
             "scaler": self.scaler.state_dict(),
@@ -269,9 +298,19 @@ class Trainer:
         touched, so a refused checkpoint leaves the trainer as it was)."""
         path = self.run.checkpoint("last")
         check_model_state(self.module, state, path)
+        trained = state
+        if self.ema is not None:  # train.ema_decay: `model` is the average, `train_model` the trained weights
+            trained = {"model": state.get("train_model")}
+            if not is_weights(trained["model"]):
+                raise CheckpointError(f"{path} cannot be resumed with train.ema_decay: it holds no trained weights "
+                                      "beside the average ('train_model')", "start a new run from its weights with "
+                                      "train.init_from=RUN_DIR, or retrain")
+            check_model_state(self.module, trained, path)
         check_resume_state(state, path, self.optimizer, asdict(FitState()),
                            {"schedule": self.schedule.state_dict(), "scaler": self.scaler.state_dict()})
-        load_model_state(self.module, state, path)
+        load_model_state(self.module, trained, path)
+        if self.ema is not None:
+            self.ema.module.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
         self.scaler.load_state_dict(state["scaler"])
