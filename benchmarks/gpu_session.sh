@@ -37,6 +37,7 @@ step whole-run-cuda-graphs 150 bash -c "time python -m trainlab run configs/fash
   train.cuda_graphs=true --out $RUNS --name graphs && cp $RUNS/graphs/summary.json $OUT/graphs-summary.json"
 step cuda-graphs-batch-512 150 python benchmarks/gpu_throughput.py train.cuda_graphs=true train.batch_size=512 \
   optim.lr=0.004
+step cuda-graphs-ema 150 python benchmarks/gpu_throughput.py train.cuda_graphs=true train.ema_decay=0.98
 step recipe-24-epochs 150 python benchmarks/gpu_throughput.py train.epochs=24
 step eager-bf16 60 python benchmarks/gpu_throughput.py train.compile=false train.epochs=3
 step eager-fp32 60 python benchmarks/gpu_throughput.py train.compile=false train.precision=fp32 train.epochs=3
