@@ -58,6 +58,9 @@ class GraphedStep:
                  warmup: int = WARMUP) -> None:
         self.step, self.optimizer, self.device, self.warmup = step, optimizer, device, warmup
         self.capture = device.type == "cuda"
+        # one side stream for the warm-up and the capture: libraries cache handles per stream (cuBLAS workspaces),
+        # so the capture finds them made instead of making them mid-capture
+        self.stream = torch.cuda.Stream(device) if self.capture else None
         self.reset()
 
     def reset(self) -> None:
@@ -89,14 +92,13 @@ class GraphedStep:
             for t, b in zip(batch, self.inputs, strict=True))
 
     def _warmup(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, Stats]:
-        """An eager step; on CUDA on a side stream, as capture will run (per-stream lazy state is made here)."""
-        if not self.capture:
+        """An eager step; on CUDA on the side stream the capture will use (per-stream lazy state is made here)."""
+        if self.stream is None:
             return self.step(batch)
-        side = torch.cuda.Stream(self.device)
-        side.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(side):
+        self.stream.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(self.stream):
             out = self.step(batch)
-        torch.cuda.current_stream(self.device).wait_stream(side)
+        torch.cuda.current_stream(self.device).wait_stream(self.stream)
         return out
 
     def _record(self, batch: tuple[torch.Tensor, ...]) -> None:
@@ -116,7 +118,7 @@ class GraphedStep:
         self.optimizer.zero_grad(set_to_none=True)  # gradients are allocated in the graph's memory pool
         self.graph = torch.cuda.CUDAGraph()
         try:
-            with torch.cuda.graph(self.graph):
+            with torch.cuda.graph(self.graph, stream=self.stream):
                 self.loss, self.stats = self.step(self.inputs)
         finally:
             for g, saved in zip(groups, settings, strict=True):  # checkpoints keep plain floats and flags
