@@ -24,6 +24,7 @@ from trainlab.config.schema import TrainConfig
 from trainlab.data.tensors import TensorSplit, shard_rows
 from trainlab.engine import distributed
 from trainlab.errors import ConfigError
+from trainlab.evaluation import evaluate
 from trainlab.tasks.char_lm.data import StreamSplit
 
 # 360 training examples in batches of 32: 11 full batches and a trailing one of 8 (4 per rank)
@@ -170,6 +171,22 @@ def test_a_stop_rank_0_asks_for_ends_every_rank(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr[-3000:]
     s = summary(tmp_path / "runs" / "stop")
     assert s["status"] == "stopped" and s["epochs_completed"] == 1 and "failed" not in r.stderr
+
+
+def test_two_ranks_validate_the_weight_average_with_rank_0s_statistics(tmp_path: Path) -> None:
+    """train.ema_decay under DDP: the ranks share the validation split, each scoring the average with rank 0's
+    batch-norm statistics (each rank averages its own), so the logged figures are those of the checkpoint's
+    weights scored in one process."""
+    r = torchrun(tmp_path, "run", *ARGS, "train.ema_decay=0.9", "model.batch_norm=true", "train.eval_batch_size=8",
+                 "--name", "ema", "--out", "runs")  # 5 validation batches: both ranks score some
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = tmp_path / "runs" / "ema"
+    with (run / "metrics.csv").open() as f:
+        last = list(csv.DictReader(f))[-1]
+    val = evaluate([run], split="val", checkpoint="last", device="cpu").metrics
+    assert val["acc"] == pytest.approx(float(last["val_acc"])), "val_acc"
+    assert val["loss"] == pytest.approx(float(last["val_loss"]), rel=1e-5), "val_loss"  # (6 digits in the CSV)
+    assert "train_model" in torch.load(run / "checkpoints" / "last.pt", weights_only=True)
 
 
 def test_only_rank_0_writes(runs: Runs) -> None:

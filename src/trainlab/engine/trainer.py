@@ -62,11 +62,12 @@ class Trainer:
         memory_format = torch.channels_last if cfg.train.channels_last else torch.preserve_format
         self.module = model.to(device, memory_format=memory_format)
         self.model = torch.compile(self.module, mode=cfg.train.compile_mode) if cfg.train.compile else self.module
-        # train.ema_decay: an average of the weights is what validation, checkpoints and the test see (engine/ema.py)
-        self.ema = WeightEMA(self.module, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None
         # ── DDP (under torchrun): gradients averaged across ranks; each rank trains on its share of every batch
         self.model = distributed.wrap(self.model, device)
         task.shard = distributed.shard()
+        # train.ema_decay: an average of the weights (from rank 0's, which DDP has broadcast) is what validation,
+        # checkpoints and the test see (engine/ema.py)
+        self.ema = WeightEMA(self.module, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None
         self.optimizer = build_optimizer(self.module, cfg.optim, cfg.transfer.backbone_lr)
         self.monitor, self.mode = task.monitored(cfg.train.early_stop.metric)
         self.schedule = LRSchedule(self.optimizer, cfg.sched, cfg.train.epochs, task.num_train_batches(), self.mode)
