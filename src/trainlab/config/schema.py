@@ -126,17 +126,18 @@ class TrainConfig(Section):
         default="default", description="torch.compile's mode (reduce-overhead replays CUDA graphs on a GPU)")
     cuda_graphs: bool = Field(
         default=False, description="capture the training step (forward, backward, fused update) as one CUDA graph and "
-        "replay it: one launch a step instead of one per kernel; needs fixed shapes (train.drop_last=true), a fused "
-        "optimizer (sgd, adam, adamw), diagnose.enabled=false; without CUDA the steps run eagerly")
+        "replay it: one launch a step instead of one per kernel; a batch of another shape runs eagerly "
+        "(train.drop_last=true avoids one); needs a fused optimizer (sgd, adam, adamw) and diagnose.enabled=false; "
+        "without CUDA the steps run eagerly")
     drop_last: bool = Field(
         default=False, description="drop each epoch's last, smaller training batch (array tasks): every step has one "
         "shape, as torch.compile and CUDA graphs like")
     grad_clip: float | None = Field(default=None, gt=0, description="clip gradients at this value (None = off)")
+    grad_clip_mode: Literal["norm", "value"] = Field(default="norm", description="clip total norm or each value")
     ema_decay: float | None = Field(
         default=None, gt=0, lt=1, description="average the weights over the steps with this decay (e.g. 0.99; "
         "warmed up as (1+t)/(10+t)): validation, checkpoints (`model`), the test and eval use the average; None = "
         "off")
-    grad_clip_mode: Literal["norm", "value"] = Field(default="norm", description="clip total norm or each value")
     early_stop: EarlyStopConfig = Field(default_factory=EarlyStopConfig, description="early stopping")
     quiet: bool = Field(default=False, description="no progress bars (log lines only)")
     threads: int | None = Field(default=None, gt=0, description="CPU threads for torch (None = torch's default)")

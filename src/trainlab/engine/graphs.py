@@ -51,20 +51,16 @@ def check_graphs(cfg: Config, capturable: bool, ddp: bool = False) -> None:
 
 class GraphedStep:
     """`step(batch) -> (loss, stats)` (forward, backward, optimizer update; no host sync) captured as a CUDA graph
-    after `warmup` eager steps and replayed for every batch of the captured shapes. `capture=False` (no CUDA): the
-    same static buffers, filled by running `step` eagerly."""
+    after `warmup` eager steps and replayed for every batch of the captured shapes; without CUDA, the same static
+    buffers filled by running `step` eagerly. Recorded at the first fit's fourth step: the optimizer's state
+    tensors must not be replaced after that (a resume restores them before)."""
 
     def __init__(self, step: Step, optimizer: torch.optim.Optimizer, device: torch.device,
                  warmup: int = WARMUP) -> None:
         self.step, self.optimizer, self.device, self.warmup = step, optimizer, device, warmup
-        self.capture = device.type == "cuda"
-        # one side stream for the warm-up and the capture: libraries cache handles per stream (cuBLAS workspaces),
-        # so the capture finds them made instead of making them mid-capture
-        self.stream = torch.cuda.Stream(device) if self.capture else None
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the captured step (its tensors are replaced, e.g. by a checkpoint's optimizer state)."""
+        # one side stream for the warm-up and the capture (None: no CUDA): libraries cache handles per stream
+        # (cuBLAS workspaces), so the capture finds them made instead of making them mid-capture
+        self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
         self.eager_steps = 0
         self.graph: torch.cuda.CUDAGraph | None = None
         self.inputs: tuple[torch.Tensor, ...] = ()
@@ -104,7 +100,7 @@ class GraphedStep:
     def _record(self, batch: tuple[torch.Tensor, ...]) -> None:
         """Static copies of `batch`; the step captured on them (CUDA) and run once, for this batch."""
         self.inputs = tuple(t.clone() for t in batch)  # same shapes, dtypes and strides (channels-last kept)
-        if not self.capture:
+        if self.stream is None:
             loss, stats = self.step(self.inputs)
             self.loss, self.stats = loss.clone(), {k: _clone(v) for k, v in stats.items()}
             return

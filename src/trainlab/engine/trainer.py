@@ -220,7 +220,7 @@ class Trainer:
         split and sum over all of them, unless `alone` (one rank scores all of it)."""
         batches = self.task.eval_batches(split)
         if not alone:  # ── DDP: every rank scores rank 0's weights on its share of the batches
-            distributed.sync_buffers(self.ema.module if self.ema is not None else self.module)
+            distributed.sync_buffers(self.eval_model)
             batches = distributed.eval_share(batches)
         sums = eval_sums(self.eval_model, batches, lambda m, b: self.task.step(m, b)[1], self.autocast)
         return sums if alone else distributed.all_reduce_stats(sums)
@@ -318,8 +318,6 @@ class Trainer:
         self.state = FitState(**state["fit_state"])
         self.saved_epoch = self.state.epoch
         set_rng_state(state["rng"])
-        if self._graphed is not None:
-            self._graphed.reset()  # the optimizer's state tensors are new: capture again
 
     def _bind_hooks(self) -> None:
         """Per hook, the callbacks that override it, so a no-op hook costs nothing in the hot loop; whether a step
