@@ -18,7 +18,8 @@ log = logging.getLogger("trainlab")
 
 
 class Callback:
-    """Override any hook; every hook gets the trainer (model, optimizer, state, run dir)."""
+    """Override any hook; every hook gets the trainer (model, optimizer, state, run dir). `on_step_end`'s `loss` is
+    valid until the next step (train.cuda_graphs writes every step's into the same tensor): read it, or clone it."""
 
     def on_fit_start(self, trainer: Trainer) -> None: ...
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None: ...

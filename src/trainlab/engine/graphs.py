@@ -1,6 +1,7 @@
 """Whole-step CUDA graphs (train.cuda_graphs): forward, backward and the optimizer's update captured once and
-replayed, one launch per step instead of ~150 kernel launches from Python (a small conv net's step on a GPU is
-bound by those launches: ~6 ms of host work against ~1 ms of arithmetic). No compiler: capture takes one step.
+replayed, one launch per step instead of one per kernel from Python (a small conv net's step on a GPU is bound by
+those launches: ~6 ms a step measured against an estimated ~1 ms of arithmetic). No compiler: capture takes one
+step.
 
 A replay reads its batch from static input buffers and writes its loss and statistics into static outputs, so
 `GraphedStep` copies each batch in and hands the same output tensors back every step (valid until the next
